@@ -1,0 +1,10 @@
+drop table message_attachments;
+drop table attachments;
+drop table messages;
+drop table conversation_participants;
+drop table conversations;
+drop table contact_addresses;
+drop table contacts;
+drop table endpoint_mappings;
+drop table providers;
+drop table customers;

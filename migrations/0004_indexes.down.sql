@@ -1,0 +1,12 @@
+drop index messages_customer_id_idx;
+drop index message_attachments_attachment_id_idx;
+drop index attachments_url_id_idx;
+drop index contact_addresses_contact_id_idx;
+drop index contacts_customer_id_idx;
+drop index messages_legacy_idx;
+drop index conversations_participants_idx;
+drop index conversations_customer_id_last_message_at_idx;
+drop index endpoint_mappings_hash_idx;
+drop index endpoint_mappings_customer_id_kind_hash_idx;
+drop index conversation_participants_contact_id_idx;
+drop index messages_conversation_id_sent_at_idx;

@@ -1,0 +1,2 @@
+drop view conversation_messages;
+drop view conversation_overview;

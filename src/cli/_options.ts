@@ -1,0 +1,76 @@
+/**
+ * Parsers for command option values: each throws a {@link UsageError} naming the
+ * flag and the value.
+ *
+ * @module
+ */
+import { parseDuration } from "../duration.ts";
+import { UsageError } from "../errors.ts";
+
+/** Bounds for {@link parseIntOption}. */
+export interface IntBounds {
+  /** Smallest allowed value (inclusive). */
+  min?: number;
+  /** Largest allowed value (inclusive). */
+  max?: number;
+}
+
+/**
+ * Parses an integer flag value.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseIntOption } from "./_options.ts";
+ * console.assert(parseIntOption("--batch-size", "500", { min: 1 }) === 500);
+ * ```
+ */
+export function parseIntOption(flag: string, value: string, bounds: IntBounds = {}): number {
+  const n = /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
+  const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = bounds;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `${min}…${max}`;
+    throw new UsageError(`invalid ${flag}: current value is '${value}'`, {
+      hint: `expected an integer ${range}`,
+    });
+  }
+  return n;
+}
+
+/**
+ * Parses a duration flag value (`30s`, `5m`, `2h`, `7d`, seconds) into milliseconds.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseDurationOption } from "./_options.ts";
+ * console.assert(parseDurationOption("--lock-timeout", "2m") === 120_000);
+ * ```
+ */
+export function parseDurationOption(flag: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch {
+    throw new UsageError(`invalid ${flag}: current value is '${value}'`, {
+      hint: "use 250ms, 30s, 5m, 2h, 7d or a number of seconds",
+    });
+  }
+}
+
+/**
+ * Checks a flag value against a fixed set.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseChoice } from "./_options.ts";
+ * console.assert(parseChoice("--format", "json", ["table", "json"]) === "json");
+ * ```
+ */
+export function parseChoice<T extends string>(
+  flag: string,
+  value: string,
+  choices: readonly T[],
+): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`invalid ${flag}: current value is '${value}'`, {
+    hint: `expected one of ${choices.join(", ")}`,
+  });
+}

@@ -1,0 +1,169 @@
+/**
+ * The `convo` command line: builds the commander program, runs it, and turns
+ * whatever happened into an exit code. `main.ts` is the only caller that exits.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "@commander-js/extra-typings";
+import meta from "../../deno.json" with { type: "json" };
+import { type Config, type GlobalFlags, resolveConfig } from "../config.ts";
+import { ConvoError, ExitCode, UsageError } from "../errors.ts";
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "../log/logger.ts";
+import { redactUrl } from "../log/redact.ts";
+import type { Context, Io } from "./context.ts";
+import { migrateCommand } from "./migrate.ts";
+import { normalizeCommand } from "./normalize.ts";
+
+/** The program's version, from `deno.json`. */
+export const VERSION: string = meta.version;
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** Replaces the SIGINT/SIGTERM signal (tests abort it themselves). */
+  shutdownSignal?: AbortSignal;
+}
+
+/** Builds the command tree for a context. Exported for tests of the help text. */
+export function buildProgram(ctx: Context): Command {
+  const program = new Command("convo")
+    .description(
+      "Owns the PostgreSQL side of a messaging backend: migrations, the inbound event queue,\n" +
+        "conversation ingest and the conversation overview.",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .helpOption("-h, --help", "show help for a command")
+    .addOption(
+      new Option(
+        "--database-url <url>",
+        "PostgreSQL URL (env DATABASE_URL); without one, the embedded database in ./.convo",
+      ),
+    )
+    .addOption(
+      new Option("--log-level <level>", "lowest level logged (env CONVO_LOG_LEVEL)")
+        .choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option("--log-format <format>", "log line format (env CONVO_LOG_FORMAT)")
+        .choices(LOG_FORMATS),
+    )
+    .showSuggestionAfterError(true);
+
+  program.addCommand(migrateCommand(ctx));
+  program.addCommand(normalizeCommand(ctx));
+  return program;
+}
+
+function configureTree(cmd: Command, io: Io): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    writeOut: (s) => io.stdout(s),
+    writeErr: (s) => io.stderr(s),
+    // The error boundary prints usage errors as one line; commander's own
+    // printing is suppressed.
+    outputError: () => {},
+  });
+  for (const sub of cmd.commands) configureTree(sub as unknown as Command, io);
+}
+
+function describeError(err: unknown, debug: boolean): { message: string; hint?: string } {
+  if (err instanceof UsageError || err instanceof ConvoError) {
+    return { message: err.message, hint: err.hint };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    message: `internal error: ${redactUrl(message)}`,
+    hint: debug ? undefined : "run again with --log-level debug for details, and report it",
+  };
+}
+
+function printError(io: Io, json: Logger | undefined, err: unknown, debug: boolean): void {
+  const { message, hint } = describeError(err, debug);
+  if (json) {
+    json.error(message, hint ? { hint } : undefined);
+  } else {
+    io.stderr(`error: ${message}${hint ? `; ${hint}` : ""}\n`);
+  }
+  if (debug) {
+    let cause: unknown = err;
+    while (cause instanceof Error) {
+      if (cause.stack) io.stderr(redactUrl(cause.stack) + "\n");
+      cause = cause.cause;
+    }
+  }
+}
+
+/**
+ * Runs `convo` with the given arguments (without the program name) and returns
+ * the exit code. Never exits the process.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { run } from "./program.ts";
+ * const code = await run(["migrate", "status"], io);
+ * ```
+ */
+export async function run(argv: string[], io: Io, options: RunOptions = {}): Promise<number> {
+  let config: Config | undefined;
+  let logger: Logger | undefined;
+  let signal = options.shutdownSignal;
+  const ctx: Context = {
+    io,
+    exitCode: ExitCode.Ok,
+    config() {
+      if (!config) throw new Error("configuration read before it was resolved");
+      return config;
+    },
+    logger() {
+      if (!logger) throw new Error("logger used before the configuration was resolved");
+      return logger;
+    },
+    shutdownSignal() {
+      if (!signal) {
+        const controller = new AbortController();
+        const stop = () => controller.abort(new Error("signal"));
+        Deno.addSignalListener("SIGINT", stop);
+        Deno.addSignalListener("SIGTERM", stop);
+        signal = controller.signal;
+      }
+      return signal;
+    },
+  };
+  const program = buildProgram(ctx);
+  program.hook("preAction", (_root, action) => {
+    config = resolveConfig(action.optsWithGlobals() as GlobalFlags, io.env, {
+      stderrIsTerminal: io.stderrIsTerminal,
+    });
+    logger = createLogger({
+      level: config.logLevel,
+      format: config.logFormat,
+      write: (line) => io.stderr(line),
+    });
+  });
+  configureTree(program, io);
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return ctx.exitCode;
+  } catch (err) {
+    const debug = config?.logLevel === "debug";
+    if (err instanceof CommanderError) {
+      if (
+        err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
+        err.code === "commander.help" && err.exitCode === 0
+      ) {
+        return ExitCode.Ok;
+      }
+      const message = err.message.replace(/^error:\s*/, "");
+      if (err.code === "commander.help" || err.code === "commander.executeSubCommandAsync") {
+        // `convo` or `convo migrate` alone: the help went to stderr.
+        return ExitCode.Usage;
+      }
+      printError(io, undefined, new UsageError(message, { hint: "see --help" }), false);
+      return ExitCode.Usage;
+    }
+    // In JSON mode the error is a log line like any other; otherwise one plain line.
+    printError(io, config?.logFormat === "json" ? logger : undefined, err, debug);
+    if (err instanceof UsageError || err instanceof ConvoError) return err.exitCode;
+    return ExitCode.Failed;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Configuration: flags, then environment, then defaults, validated once by zod
+ * into a frozen {@link Config}. The only module that reads environment variables
+ * (they are handed in, so tests pass their own).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { UsageError } from "./errors.ts";
+import { LOG_FORMATS, LOG_LEVELS } from "./log/logger.ts";
+import { redactUrl } from "./log/redact.ts";
+
+/** The environment variables convo reads, with what each sets. */
+export const ENV_VARS = {
+  DATABASE_URL: "PostgreSQL URL (as --database-url); unset: the embedded database",
+  CONVO_DATA_DIR: "where the embedded database lives (default ./.convo)",
+  CONVO_LOG_LEVEL: "debug|info|warn|error (as --log-level)",
+  CONVO_LOG_FORMAT: "json|pretty (as --log-format)",
+  CONVO_DEFAULT_REGION: "region for phone numbers without a country code (default US)",
+  CONVO_MAX_PAYLOAD_BYTES: "largest event payload enqueue accepts (default 262144)",
+  CONVO_SNIPPET_LENGTH: "grapheme clusters kept in a conversation snippet (default 120)",
+  CONVO_CONNECT_TIMEOUT: "seconds to wait for a database connection (default 10)",
+} as const;
+
+/** Resolved configuration. Frozen. */
+export interface Config {
+  /** PostgreSQL URL; `undefined` means the embedded database. */
+  readonly databaseUrl?: string;
+  /** The database URL with its password replaced, safe to print. */
+  readonly databaseLabel: string;
+  /** Directory of the embedded database. */
+  readonly dataDir: string;
+  /** Lowest log level written. */
+  readonly logLevel: typeof LOG_LEVELS[number];
+  /** Log line format. */
+  readonly logFormat: typeof LOG_FORMATS[number];
+  /** ISO 3166 region for national phone numbers. */
+  readonly defaultRegion: string;
+  /** Largest accepted event payload, in bytes of JSON. */
+  readonly maxPayloadBytes: number;
+  /** Grapheme clusters kept in snippets. */
+  readonly snippetLength: number;
+  /** Seconds to wait for a connection. */
+  readonly connectTimeoutSeconds: number;
+}
+
+/** Global flags as commander hands them over. */
+export interface GlobalFlags {
+  databaseUrl?: string;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+function postgresUrl(value: string, ctx: z.RefinementCtx): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: "custom", message: `not a URL: '${redactUrl(value)}'` });
+    return;
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+    ctx.addIssue({
+      code: "custom",
+      message: `'${redactUrl(value)}' is not a postgres:// or postgresql:// URL`,
+    });
+  } else if (url.port !== "" && !(Number(url.port) > 0 && Number(url.port) < 65536)) {
+    ctx.addIssue({ code: "custom", message: `bad port in '${redactUrl(value)}'` });
+  }
+}
+
+const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
+
+const schema = z.object({
+  databaseUrl: z.string().superRefine(postgresUrl).optional(),
+  dataDir: z.string().min(1),
+  logLevel: z.enum(LOG_LEVELS),
+  logFormat: z.enum(LOG_FORMATS),
+  defaultRegion: z.string().regex(/^[A-Z]{2}$/, "a two-letter region such as US or GB"),
+  maxPayloadBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
+  snippetLength: z.coerce.number().int().min(1).max(10_000),
+  connectTimeoutSeconds: z.coerce.number().positive().max(3600),
+});
+
+const SOURCE: Record<string, string> = {
+  databaseUrl: "--database-url / DATABASE_URL",
+  dataDir: "CONVO_DATA_DIR",
+  logLevel: "--log-level / CONVO_LOG_LEVEL",
+  logFormat: "--log-format / CONVO_LOG_FORMAT",
+  defaultRegion: "CONVO_DEFAULT_REGION",
+  maxPayloadBytes: "CONVO_MAX_PAYLOAD_BYTES",
+  snippetLength: "CONVO_SNIPPET_LENGTH",
+  connectTimeoutSeconds: "CONVO_CONNECT_TIMEOUT",
+};
+
+/**
+ * Resolves the configuration from flags, then environment, then defaults.
+ *
+ * @throws {UsageError} naming the setting and value when one is invalid.
+ * @example Usage
+ * ```ts
+ * import { resolveConfig } from "./config.ts";
+ * const config = resolveConfig({ logLevel: "debug" }, { DATABASE_URL: "postgres://u:pw@db/app" });
+ * console.assert(config.logLevel === "debug");
+ * console.assert(config.databaseLabel === "postgres://u:***@db/app");
+ * console.assert(config.defaultRegion === "US");
+ * ```
+ */
+export function resolveConfig(
+  flags: GlobalFlags,
+  env: Record<string, string | undefined>,
+  options: { stderrIsTerminal?: boolean } = {},
+): Config {
+  const raw = {
+    databaseUrl: nonEmpty(flags.databaseUrl) ?? nonEmpty(env.DATABASE_URL),
+    dataDir: nonEmpty(env.CONVO_DATA_DIR) ?? ".convo",
+    logLevel: flags.logLevel ?? nonEmpty(env.CONVO_LOG_LEVEL) ?? "info",
+    logFormat: flags.logFormat ?? nonEmpty(env.CONVO_LOG_FORMAT) ??
+      (options.stderrIsTerminal ? "pretty" : "json"),
+    defaultRegion: (nonEmpty(env.CONVO_DEFAULT_REGION) ?? "US").toUpperCase(),
+    maxPayloadBytes: nonEmpty(env.CONVO_MAX_PAYLOAD_BYTES) ?? 262_144,
+    snippetLength: nonEmpty(env.CONVO_SNIPPET_LENGTH) ?? 120,
+    connectTimeoutSeconds: nonEmpty(env.CONVO_CONNECT_TIMEOUT) ?? 10,
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue.path[0]);
+    const value = key === "databaseUrl"
+      ? redactUrl(String(raw.databaseUrl))
+      : String(raw[key as keyof typeof raw]);
+    throw new UsageError(`invalid ${SOURCE[key] ?? key}: current value is '${value}'`, {
+      hint: issue.message,
+    });
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    ...c,
+    databaseLabel: c.databaseUrl ? redactUrl(c.databaseUrl) : `embedded (${c.dataDir})`,
+  });
+}

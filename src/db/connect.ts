@@ -1,0 +1,155 @@
+/**
+ * The one place a database connection is made: a PostgreSQL server from a URL,
+ * or the embedded database when there is none. Every connection sets
+ * `TimeZone=UTC` and an `application_name`, returns `bigint` columns as
+ * `BigInt`, and turns connection failures into one clear line.
+ *
+ * @module
+ */
+import postgres from "postgres";
+import type { Config } from "../config.ts";
+import { ConvoError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { startEmbedded } from "./embedded.ts";
+import { connectionError, type Target } from "./errors.ts";
+
+/** The postgres.js client type used throughout convo (bigint as BigInt). */
+export type Sql = postgres.Sql<{ bigint: bigint }>;
+
+/** An open database: the client, what it points at, and how to close it. */
+export interface Database {
+  /** The postgres.js client. */
+  readonly sql: Sql;
+  /** Where it points, safe to print. */
+  readonly label: string;
+  /** Whether this is the embedded database. */
+  readonly embedded: boolean;
+  /** Host, port, database and user, without the password. */
+  readonly target: Target;
+  /** Closes the pool (and stops the embedded database). */
+  close(): Promise<void>;
+}
+
+/** Options of {@link openDatabase}. */
+export interface OpenOptions {
+  /** Pool size; default 4. */
+  max?: number;
+  /** `application_name` suffix: `convo <command>`. */
+  command?: string;
+}
+
+/** The oldest server version convo supports (`server_version_num`). */
+export const MIN_SERVER_VERSION = 130000;
+
+function targetOf(url: string): Target {
+  const u = new URL(url);
+  return {
+    host: decodeURIComponent(u.hostname.replace(/^\[|\]$/g, "")) || "localhost",
+    port: u.port ? Number(u.port) : 5432,
+    database: decodeURIComponent(u.pathname.replace(/^\//, "")) || decodeURIComponent(u.username) ||
+      "postgres",
+    user: decodeURIComponent(u.username) || "postgres",
+  };
+}
+
+/**
+ * Makes the postgres.js client with convo's settings. Lazy: nothing connects
+ * until the first query.
+ */
+export function createClient(
+  url: string,
+  options: { max: number; applicationName: string; connectTimeoutSeconds: number; logger: Logger },
+): Sql {
+  return postgres(url, {
+    max: options.max,
+    connect_timeout: options.connectTimeoutSeconds,
+    // Idle connections are closed so a finished cron run leaves nothing open.
+    idle_timeout: 60,
+    types: { bigint: postgres.BigInt },
+    connection: { application_name: options.applicationName, TimeZone: "UTC" },
+    onnotice: (notice) => options.logger.debug("server notice", { notice: notice.message }),
+  }) as unknown as Sql;
+}
+
+/**
+ * Opens the configured database and checks that it answers, so connection
+ * problems surface here as one clear line rather than in the middle of a job.
+ *
+ * @throws {ConvoError} when the server cannot be reached or is too old.
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  options: OpenOptions = {},
+): Promise<Database> {
+  const applicationName = options.command ? `convo ${options.command}` : "convo";
+  const max = options.max ?? 4;
+  let url = config.databaseUrl;
+  let stopEmbedded: (() => Promise<void>) | undefined;
+  if (url === undefined) {
+    const embedded = await startEmbedded(config.dataDir, logger, { maxConnections: max + 1 });
+    url = embedded.url;
+    stopEmbedded = embedded.stop;
+  }
+  const target = targetOf(url);
+  const sql = createClient(url, {
+    max,
+    applicationName,
+    connectTimeoutSeconds: config.connectTimeoutSeconds,
+    logger,
+  });
+  const close = async () => {
+    await sql.end({ timeout: 5 });
+    await stopEmbedded?.();
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // postgres.js's connect_timeout covers a silent server but not every
+    // network (a peer that accepts and resets in a loop retries forever), so
+    // the first query is bounded too.
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(Object.assign(new Error("connect timeout"), { code: "CONNECT_TIMEOUT" })),
+        config.connectTimeoutSeconds * 1000 + 250,
+      );
+    });
+    const [row] = await Promise.race([
+      sql<{ v: number }[]>`select current_setting('server_version_num')::int as v`,
+      timedOut,
+    ]);
+    if (row.v < MIN_SERVER_VERSION) {
+      throw new ConvoError(
+        `the server at ${target.host}:${target.port} runs PostgreSQL ${Math.floor(row.v / 10000)}`,
+        { hint: "convo needs PostgreSQL 13 or newer" },
+      );
+    }
+  } catch (err) {
+    await Promise.race([close(), new Promise((r) => setTimeout(r, 1000))]).catch(() => {});
+    throw connectionError(err, target) ?? err;
+  } finally {
+    clearTimeout(timer);
+  }
+  logger.debug("connected", { database: config.databaseLabel, application: applicationName });
+  return { sql, label: config.databaseLabel, embedded: !!stopEmbedded, target, close };
+}
+
+/**
+ * Opens the database, runs `fn`, and closes it whatever happens. Connection
+ * failures during `fn` are translated like those at open.
+ */
+export async function withDatabase<T>(
+  config: Config,
+  logger: Logger,
+  options: OpenOptions,
+  fn: (db: Database) => Promise<T>,
+): Promise<T> {
+  const db = await openDatabase(config, logger, options);
+  try {
+    return await fn(db);
+  } catch (err) {
+    if (err instanceof ConvoError) throw err;
+    throw connectionError(err, db.target) ?? err;
+  } finally {
+    await db.close().catch((err) => logger.debug("close failed", { error: err }));
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The canonical payload of `message.received` and `message.sent`: our own snake_case
+ * JSON form for producers that are not a known provider, and its mapping to a
+ * {@link CanonicalMessage}.
+ *
+ * Rules beyond the field types (each one a decision, see the README):
+ * - unknown top-level and attachment keys are allowed and ignored (providers add fields);
+ * - `null` is accepted for every optional field and means absent;
+ * - `to` / `cc` as a string is ONE address (never split on commas);
+ * - timestamps must carry a zone (`Z` or `±hh:mm`): a zone-less time is ambiguous;
+ * - an `sms` message with attachments becomes `mms` (that is what the carrier sent);
+ * - `cc` is kept for `email` only and dropped (not rejected) otherwise;
+ * - an empty `subject` / `body` / `html` means absent.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import {
+  MAX_ADDRESS,
+  MAX_ATTACHMENTS,
+  MAX_MESSAGE_ID,
+  MAX_RECIPIENTS,
+  MAX_SHORT_TEXT,
+  MAX_SUBJECT,
+  MAX_URL,
+} from "./_limits.ts";
+import type { Attachment, CanonicalMessage, Channel } from "./types.ts";
+
+const NOT_BLANK = /\S/;
+
+const address = z.string().max(MAX_ADDRESS).regex(NOT_BLANK, "must not be blank");
+
+/** An RFC 3339 timestamp with `Z` or a `±hh:mm` offset; seconds required. */
+const timestamp = z.iso.datetime({ offset: true });
+
+const addressList = (min: number) =>
+  z.union([address, z.array(address).min(min).max(MAX_RECIPIENTS)], {
+    error: "expected a string or an array of strings",
+  });
+
+const attachment = z.object({
+  url: z.url({ protocol: /^https?$/ }).max(MAX_URL),
+  content_type: z.string().max(MAX_SHORT_TEXT).nullish(),
+});
+
+/**
+ * The zod schema of a `message.received` / `message.sent` payload.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalPayloadSchema } from "./canonical.ts";
+ * const ok = canonicalPayloadSchema.safeParse({
+ *   channel: "sms",
+ *   provider_message_id: "m-1",
+ *   from: "+14155550101",
+ *   to: "+14155550102",
+ *   sent_at: "2024-05-01T12:00:00Z",
+ * });
+ * assert.equal(ok.success, true);
+ * const zoneless = canonicalPayloadSchema.safeParse({
+ *   channel: "sms",
+ *   provider_message_id: "m-1",
+ *   from: "+14155550101",
+ *   to: "+14155550102",
+ *   sent_at: "2024-05-01T12:00:00",
+ * });
+ * assert.equal(zoneless.success, false);
+ * ```
+ */
+export const canonicalPayloadSchema = z.object({
+  channel: z.enum(["sms", "mms", "email"]),
+  provider_message_id: z.string().max(MAX_MESSAGE_ID).regex(NOT_BLANK, "must not be blank"),
+  from: address,
+  to: addressList(1),
+  cc: addressList(0).nullish(),
+  subject: z.string().max(MAX_SUBJECT).nullish(),
+  body: z.string().nullish(),
+  html: z.string().nullish(),
+  sent_at: timestamp,
+  received_at: timestamp.nullish(),
+  attachments: z.array(attachment).max(MAX_ATTACHMENTS).nullish(),
+});
+
+/** A validated canonical payload (the schema's output; unknown keys stripped). */
+export type CanonicalPayload = z.output<typeof canonicalPayloadSchema>;
+
+/** Options of {@link canonicalToMessage}. */
+export interface CanonicalToMessageOptions {
+  /** `inbound` for `message.received`, `outbound` for `message.sent`. */
+  direction: "inbound" | "outbound";
+}
+
+/**
+ * Maps a validated canonical payload to a {@link CanonicalMessage}. `receivedAt` is the
+ * payload's `received_at` or absent: the payload is the authority on its own times.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalPayloadSchema, canonicalToMessage } from "./canonical.ts";
+ * const payload = canonicalPayloadSchema.parse({
+ *   channel: "sms",
+ *   provider_message_id: "m-2",
+ *   from: "+14155550101",
+ *   to: ["+14155550102"],
+ *   body: "photo",
+ *   sent_at: "2024-05-01T12:00:00-07:00",
+ *   attachments: [{ url: "https://media.example.com/1.jpg", content_type: "image/jpeg" }],
+ * });
+ * const message = canonicalToMessage(payload, { direction: "outbound" });
+ * assert.equal(message.channel, "mms");
+ * assert.equal(message.sentAt.toISOString(), "2024-05-01T19:00:00.000Z");
+ * assert.deepEqual(message.attachments, [
+ *   { url: "https://media.example.com/1.jpg", contentType: "image/jpeg" },
+ * ]);
+ * ```
+ */
+export function canonicalToMessage(
+  payload: CanonicalPayload,
+  options: CanonicalToMessageOptions,
+): CanonicalMessage {
+  const attachments: Attachment[] = [];
+  if (payload.attachments) {
+    for (const a of payload.attachments) {
+      attachments.push(
+        a.content_type ? { url: a.url, contentType: a.content_type } : { url: a.url },
+      );
+    }
+  }
+  const channel: Channel = payload.channel === "sms" && attachments.length > 0
+    ? "mms"
+    : payload.channel;
+  const message: CanonicalMessage = {
+    direction: options.direction,
+    channel,
+    providerMessageId: payload.provider_message_id,
+    from: payload.from,
+    to: typeof payload.to === "string" ? [payload.to] : payload.to,
+    cc: channel === "email" && payload.cc
+      ? (typeof payload.cc === "string" ? [payload.cc] : payload.cc)
+      : [],
+    sentAt: new Date(payload.sent_at),
+    attachments,
+  };
+  if (payload.subject) message.subject = payload.subject;
+  if (payload.body) message.body = payload.body;
+  if (payload.html) message.html = payload.html;
+  if (payload.received_at) message.receivedAt = new Date(payload.received_at);
+  return message;
+}

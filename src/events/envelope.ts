@@ -1,0 +1,360 @@
+/**
+ * One NDJSON input line of `convo enqueue` → the row to insert into `inbound_events`, or
+ * the reason the line is rejected.
+ *
+ * @module
+ */
+
+import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
+import { EventPayloadError } from "./errors.ts";
+import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
+import { providerMessageId, validatePayload } from "./validate_payload.ts";
+
+/** Options of {@link parseEventLine}. */
+export interface ParseEventLineOptions {
+  /** With a type, the whole line is a raw payload of that type; without, it is an envelope. */
+  type?: EventType;
+  /** Lines longer than this many UTF-8 bytes are rejected without being parsed. */
+  maxPayloadBytes: number;
+}
+
+/** An event ready to be inserted. */
+export interface ParsedEvent {
+  /** The event's type. */
+  eventType: EventType;
+  /** The payload as given (unknown fields kept), after U+0000 / lone-surrogate replacement. */
+  payload: Record<string, unknown>;
+  /** The envelope's `idempotency_key`, else `<event_type>:<provider message id>`. */
+  idempotencyKey: string | null;
+}
+
+/** What {@link parseEventLine} makes of one line. */
+export type LineResult =
+  | {
+    ok: true;
+    event: ParsedEvent;
+    /** U+0000 characters replaced by U+FFFD (JSONB cannot hold U+0000). */
+    nulReplaced: number;
+    /** Lone UTF-16 surrogates replaced by U+FFFD (PostgreSQL's JSON input rejects `"\ud800"`). */
+    loneSurrogatesReplaced: number;
+  }
+  | { ok: false; reason: string }
+  | { ok: "blank" };
+
+const ENVELOPE_KEYS = ["event_type", "payload", "idempotency_key"];
+const BLANK = /^\s*$/;
+const NOT_BLANK = /\S/;
+/** A `\uD800`–`\uDFFF` escape: may decode to a lone surrogate. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const REPLACEMENT = "\uFFFD";
+/** Deepest nesting of arrays and objects accepted in a line. */
+const MAX_DEPTH = 64;
+
+/**
+ * Parses one NDJSON line into an event, a rejection reason, or `blank` (an empty or
+ * whitespace-only line, skipped and not counted as invalid).
+ *
+ * - A line over `maxPayloadBytes` UTF-8 bytes is rejected before parsing (the cap is on
+ *   the whole line, envelope included). A line nesting arrays/objects deeper than 64
+ *   levels is rejected too.
+ * - Without `type`, the line is an envelope `{"event_type", "payload",
+ *   "idempotency_key"?}`; unknown envelope keys and unknown event types are rejected.
+ *   An `idempotency_key` of `null` means absent. With `type`, the line is the payload.
+ * - U+0000 anywhere in a string (values and keys, escaped as `\u0000` or a raw NUL
+ *   character inside a string) becomes U+FFFD, and is counted; so do lone surrogates
+ *   (`"\uD800"`), which PostgreSQL's JSON input rejects.
+ * - The payload is validated with its type's zod schema, the same one `toCanonical` uses,
+ *   but the payload returned is the original object (unknown provider fields kept).
+ * - Reasons are one short line and never quote payload values.
+ *
+ * Never throws for any line; only a bug of ours could make it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseEventLine } from "./envelope.ts";
+ * const line = JSON.stringify({
+ *   event_type: "twilio.message",
+ *   payload: { MessageSid: "SM01", From: "+14155550101", To: "+14155550199", Body: "hi\u0000" },
+ * });
+ * const result = parseEventLine(line, { maxPayloadBytes: 262_144 });
+ * assert.equal(result.ok, true);
+ * if (result.ok === true) {
+ *   assert.equal(result.event.idempotencyKey, "twilio.message:SM01");
+ *   assert.equal(result.event.payload.Body, "hi\uFFFD");
+ *   assert.equal(result.nulReplaced, 1);
+ * }
+ * assert.deepEqual(parseEventLine("   ", { maxPayloadBytes: 1024 }), { ok: "blank" });
+ * assert.deepEqual(parseEventLine('{"event_type":"sms"}', { maxPayloadBytes: 1024 }), {
+ *   ok: false,
+ *   reason: "unknown event_type 'sms' (expected one of message.received, message.sent, " +
+ *     "twilio.message, postmark.inbound)",
+ * });
+ * ```
+ */
+export function parseEventLine(line: string, options: ParseEventLineOptions): LineResult {
+  if (BLANK.test(line)) return { ok: "blank" };
+
+  // Each UTF-16 unit is 1 to 3 UTF-8 bytes (a pair is 4 for 2 units): count only when
+  // the cheap bound cannot decide.
+  if (line.length * 3 > options.maxPayloadBytes) {
+    const bytes = utf8Length(line);
+    if (bytes > options.maxPayloadBytes) {
+      const what = options.type ? "payload" : "line";
+      return fail(`${what} is ${bytes} bytes, over the ${options.maxPayloadBytes}-byte cap`);
+    }
+  }
+
+  const counts = { nul: 0, surrogates: 0 };
+  let text = line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+  // JSON forbids raw control characters in strings ("Bad control character"); a raw NUL
+  // is read as an escaped one, so the line is not lost to a producer's encoding slip.
+  if (text.includes("\0")) text = replaceNul(text, counts);
+
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return fail(`invalid JSON: ${describeJsonError(error)}`);
+  }
+  // The payload is serialized again (JSON.stringify, recursive) and parsed by PostgreSQL
+  // (recursive, stack-limited) at insert time: a 256 KiB line of `[[[[…` could fail the
+  // whole batch there (JSON.stringify threw at 50,000 levels under `deno test`; the
+  // embedded PGlite 0.5.14 hung on `'[[…]]'::jsonb` at 50,000). Real payloads nest 2-4.
+  if (mayNestDeeperThan(text, MAX_DEPTH) && depthOf(value) > MAX_DEPTH) {
+    return fail(`${options.type ? "payload" : "line"} nests deeper than ${MAX_DEPTH} levels`);
+  }
+
+  // Walk the value only when the text shows a reason to: most lines have none.
+  if (
+    counts.nul > 0 || text.includes("\\u0000") || SURROGATE_ESCAPE.test(text) ||
+    !text.isWellFormed()
+  ) {
+    value = sanitize(value, counts);
+  }
+
+  let eventType: EventType;
+  let payload: unknown;
+  let explicitKey: string | null = null;
+  if (options.type) {
+    eventType = options.type;
+    payload = value;
+  } else {
+    if (!isRecord(value)) return fail(`envelope: expected a JSON object, got ${kind(value)}`);
+    for (const key of Object.keys(value)) {
+      if (!ENVELOPE_KEYS.includes(key)) {
+        return fail(`unknown envelope key ${quote(key)} (expected ${ENVELOPE_KEYS.join(", ")})`);
+      }
+    }
+    const type = value.event_type;
+    if (type === undefined) return fail(`event_type: missing (expected one of ${known()})`);
+    if (typeof type !== "string") return fail(`event_type: expected a string, got ${kind(type)}`);
+    if (!isEventType(type)) {
+      return fail(`unknown event_type ${quote(type)} (expected one of ${known()})`);
+    }
+    eventType = type;
+    payload = value.payload;
+    if (payload === undefined) return fail("payload: missing (expected an object)");
+    const key = value.idempotency_key;
+    if (key !== undefined && key !== null) {
+      if (typeof key !== "string") {
+        return fail(`idempotency_key: expected a string, got ${kind(key)}`);
+      }
+      if (!NOT_BLANK.test(key)) return fail("idempotency_key: must not be empty or blank");
+      if (key.length > MAX_IDEMPOTENCY_KEY) {
+        return fail(`idempotency_key: over the ${MAX_IDEMPOTENCY_KEY}-character limit`);
+      }
+      explicitKey = key;
+    }
+  }
+  if (!isRecord(payload)) return fail(`payload: expected an object, got ${kind(payload)}`);
+
+  let id: string;
+  try {
+    id = providerMessageId(validatePayload(eventType, payload));
+  } catch (error) {
+    if (error instanceof EventPayloadError) return fail(error.message);
+    throw error; // a bug of ours, not the line's
+  }
+  return {
+    ok: true,
+    event: {
+      eventType,
+      payload,
+      idempotencyKey: explicitKey ?? (id === "" ? null : `${eventType}:${id}`),
+    },
+    nulReplaced: counts.nul,
+    loneSurrogatesReplaced: counts.surrogates,
+  };
+}
+
+function fail(reason: string): { ok: false; reason: string } {
+  return { ok: false, reason };
+}
+
+function known(): string {
+  return EVENT_TYPES.join(", ");
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function kind(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+/** A short, one-line, quoted rendering of a key or type name the user wrote. */
+function quote(text: string): string {
+  // deno-lint-ignore no-control-regex
+  const clean = text.slice(0, 40).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029']/g, "?");
+  return `'${clean}${text.length > 40 ? "…" : ""}'`;
+}
+
+/** UTF-8 length as `TextEncoder` would encode it (a lone surrogate as U+FFFD, 3 bytes). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/**
+ * V8's JSON errors quote the input (`Unexpected token 'x', "+1415555…" is not valid
+ * JSON`): keep what is wrong and where, drop the quote.
+ */
+function describeJsonError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const token = /^(Unexpected token '.{1,2}'), .* is not valid JSON$/s.exec(message);
+  if (token) return token[1];
+  if (message.includes(" is not valid JSON")) return "not valid JSON";
+  const short = message.replace(/ \(line \d+ column \d+\)$/, "");
+  return short.includes('"') || short.length > 120 ? "not valid JSON" : short;
+}
+
+/** Cheap bound: depth cannot exceed the number of `[` and `{` in the text. */
+function mayNestDeeperThan(text: string, limit: number): boolean {
+  let count = 0;
+  for (let i = text.indexOf("{"); i !== -1 && count <= limit; i = text.indexOf("{", i + 1)) {
+    count++;
+  }
+  for (let i = text.indexOf("["); i !== -1 && count <= limit; i = text.indexOf("[", i + 1)) {
+    count++;
+  }
+  return count > limit;
+}
+
+/** Nesting depth of a parsed value (a scalar is 0), iteratively. */
+function depthOf(root: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth + 1 > max) max = depth + 1;
+    if (max > MAX_DEPTH) return max;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return max;
+}
+
+function replaceNul(text: string, counts: { nul: number }): string {
+  let n = 0;
+  for (let i = text.indexOf("\0"); i !== -1; i = text.indexOf("\0", i + 1)) n++;
+  counts.nul += n;
+  return text.replaceAll("\0", REPLACEMENT);
+}
+
+function cleanString(text: string, counts: { nul: number; surrogates: number }): string {
+  let out = text;
+  if (out.includes("\0")) out = replaceNul(out, counts);
+  if (!out.isWellFormed()) {
+    for (let i = 0; i < out.length; i++) {
+      const c = out.charCodeAt(i);
+      if (c >= 0xd800 && c <= 0xdbff) {
+        const next = out.charCodeAt(i + 1); // NaN past the end
+        if (next >= 0xdc00 && next <= 0xdfff) i++;
+        else counts.surrogates++;
+      } else if (c >= 0xdc00 && c <= 0xdfff) counts.surrogates++;
+    }
+    out = out.toWellFormed();
+  }
+  return out;
+}
+
+function needsCleaning(text: string): boolean {
+  return text.includes("\0") || !text.isWellFormed();
+}
+
+type Container = Record<string, unknown> | unknown[];
+
+/**
+ * Replaces U+0000 and lone surrogates in every string, keys included, in place where it
+ * can (the parsed value is ours). Iterative, like {@link depthOf}, so that it cannot
+ * overflow the stack whatever it is given.
+ */
+function sanitize(root: unknown, counts: { nul: number; surrogates: number }): unknown {
+  if (typeof root === "string") return cleanString(root, counts);
+  if (typeof root !== "object" || root === null) return root;
+  const holder: unknown[] = [root];
+  const stack: Array<{ parent: Container; slot: string | number }> = [{ parent: holder, slot: 0 }];
+  while (stack.length > 0) {
+    const { parent, slot } = stack.pop()!;
+    let node = (parent as Record<string | number, unknown>)[slot] as Container;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const v = node[i];
+        if (typeof v === "string") {
+          if (needsCleaning(v)) node[i] = cleanString(v, counts);
+        } else if (typeof v === "object" && v !== null) {
+          stack.push({ parent: node, slot: i });
+        }
+      }
+      continue;
+    }
+    let keys = Object.keys(node);
+    if (keys.some(needsCleaning)) {
+      // Rebuild with clean keys; defineProperty so that a `__proto__` key stays a plain
+      // key. Two keys that become equal: the later one wins, as with JSON duplicates.
+      const rebuilt: Record<string, unknown> = {};
+      for (const key of keys) {
+        const clean = needsCleaning(key) ? cleanString(key, counts) : key;
+        Object.defineProperty(rebuilt, clean, {
+          value: node[key],
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      }
+      // The slot is an existing own property of `parent`, so assignment cannot reach a
+      // prototype setter.
+      (parent as Record<string | number, unknown>)[slot] = rebuilt;
+      node = rebuilt;
+      keys = Object.keys(rebuilt);
+    }
+    const record = node as Record<string, unknown>;
+    for (const key of keys) {
+      const v = record[key];
+      if (typeof v === "string") {
+        if (needsCleaning(v)) record[key] = cleanString(v, counts);
+      } else if (typeof v === "object" && v !== null) {
+        stack.push({ parent: record, slot: key });
+      }
+    }
+  }
+  return holder[0];
+}

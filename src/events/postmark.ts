@@ -1,0 +1,232 @@
+/**
+ * `postmark.inbound`: the JSON Postmark POSTs for an inbound email, and its mapping to a
+ * {@link CanonicalMessage}.
+ *
+ * Only the fields read are validated (`MessageID`, `From`/`FromFull`, `To`/`ToFull`,
+ * `Cc`/`CcFull`, `OriginalRecipient`, `Subject`, `Date`, `TextBody`, `HtmlBody`,
+ * `StrippedTextReply`, `Attachments[].Name/ContentType/ContentID`); the rest (`Headers`,
+ * `Bcc`/`BccFull`, `ReplyTo`, `Tag`, `MessageStream`, `MailboxHash`, attachment
+ * `Content`, …) is allowed, ignored, and kept in the stored payload.
+ *
+ * Rules (decisions, see the README):
+ * - addresses come from the `…Full[].Email` fields; when those are absent or all
+ *   blank, from the header string (`To`, split on commas outside quotes); display names
+ *   are dropped; addresses stay raw (case and `+tag` kept);
+ * - when no `To` recipient is left (all-Bcc mail), `OriginalRecipient` (the address
+ *   Postmark received the mail at) is the recipient;
+ * - `sentAt` is the parsed `Date`; when `Date` is absent or unparseable (no zone,
+ *   not a date), the time the event reached us; `receivedAt` is always the latter;
+ * - body is `TextBody`, else `StrippedTextReply`; html is `HtmlBody`;
+ * - attachments carry content, not URLs: each becomes
+ *   `postmark:<MessageID>/<ContentID>` or `postmark:<MessageID>/<index>/<Name>`, and the
+ *   base64 content is not copied into the canonical form.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { parseAddressList } from "./_address_list.ts";
+import { parseEmailDate } from "./_email_date.ts";
+import {
+  MAX_ADDRESS,
+  MAX_ATTACHMENTS,
+  MAX_MESSAGE_ID,
+  MAX_RECIPIENTS,
+  MAX_SHORT_TEXT,
+  MAX_SUBJECT,
+} from "./_limits.ts";
+import type { Attachment, CanonicalMessage } from "./types.ts";
+
+const NOT_BLANK = /\S/;
+
+const mailbox = z.object({ Email: z.string().max(MAX_ADDRESS).nullish() });
+const mailboxes = z.array(mailbox).max(MAX_RECIPIENTS).nullish();
+const headerText = z.string().max(MAX_RECIPIENTS * (MAX_ADDRESS + 100)).nullish();
+
+const attachment = z.object({
+  Name: z.string().max(MAX_SHORT_TEXT).nullish(),
+  ContentType: z.string().max(MAX_SHORT_TEXT).nullish(),
+  ContentID: z.string().max(MAX_SHORT_TEXT).nullish(),
+});
+
+const shape = z.object({
+  MessageID: z.string().max(MAX_MESSAGE_ID).regex(NOT_BLANK, "must not be blank"),
+  From: headerText,
+  FromFull: mailbox.nullish(),
+  To: headerText,
+  ToFull: mailboxes,
+  Cc: headerText,
+  CcFull: mailboxes,
+  OriginalRecipient: z.string().max(MAX_ADDRESS).nullish(),
+  Subject: z.string().max(MAX_SUBJECT).nullish(),
+  Date: z.string().nullish(), // unreadable or absent: sentAt falls back, never rejected
+  TextBody: z.string().nullish(),
+  HtmlBody: z.string().nullish(),
+  StrippedTextReply: z.string().nullish(),
+  Attachments: z.array(attachment).max(MAX_ATTACHMENTS).nullish(),
+});
+
+type Shape = z.output<typeof shape>;
+
+/**
+ * The zod schema of a `postmark.inbound` payload.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postmarkInboundSchema } from "./postmark.ts";
+ * const ok = postmarkInboundSchema.safeParse({
+ *   MessageID: "73e6d360-66eb-11e1-8e72-a8904824019b",
+ *   From: "jane@example.com",
+ *   FromFull: { Email: "jane@example.com", Name: "Jane", MailboxHash: "" },
+ *   To: "support@example.org",
+ *   ToFull: [{ Email: "support@example.org", Name: "", MailboxHash: "" }],
+ *   Date: "Fri, 1 Aug 2014 16:45:32 -04:00",
+ * });
+ * assert.equal(ok.success, true);
+ * const noSender = postmarkInboundSchema.safeParse({ MessageID: "x", To: "a@example.org" });
+ * assert.equal(noSender.success, false);
+ * ```
+ */
+export const postmarkInboundSchema = shape.superRefine((p, ctx) => {
+  if (senderOf(p) === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["FromFull", "Email"],
+      message: "missing: neither FromFull.Email nor From holds an address",
+    });
+  }
+  const to = recipientsOf(p.ToFull, p.To);
+  if (to.length === 0 && !nonBlank(p.OriginalRecipient)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["ToFull"],
+      message: "no recipient: ToFull, To and OriginalRecipient are all empty",
+    });
+  }
+  // A …Full array over the limit is reported by its own check; here, the header strings.
+  if (to.length > MAX_RECIPIENTS && (p.ToFull?.length ?? 0) <= MAX_RECIPIENTS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["To"],
+      message: `over the ${MAX_RECIPIENTS}-item limit`,
+    });
+  }
+  const cc = recipientsOf(p.CcFull, p.Cc);
+  if (cc.length > MAX_RECIPIENTS && (p.CcFull?.length ?? 0) <= MAX_RECIPIENTS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["Cc"],
+      message: `over the ${MAX_RECIPIENTS}-item limit`,
+    });
+  }
+  for (const key of ["From", "To", "Cc"] as const) {
+    for (const address of p[key] ? parseAddressList(p[key]) : []) {
+      if (address.length > MAX_ADDRESS) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: `holds an address over the ${MAX_ADDRESS}-character limit`,
+        });
+        break;
+      }
+    }
+  }
+});
+
+/** A validated `postmark.inbound` payload (the schema's output; unknown keys stripped). */
+export type PostmarkInboundPayload = z.output<typeof postmarkInboundSchema>;
+
+/** Options of {@link postmarkToMessage}. */
+export interface PostmarkToMessageOptions {
+  /** When the event reached us: `receivedAt`, and `sentAt` when `Date` cannot be read. */
+  receivedAt: Date;
+}
+
+/**
+ * Maps a validated Postmark inbound payload to a {@link CanonicalMessage}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postmarkInboundSchema, postmarkToMessage } from "./postmark.ts";
+ * const payload = postmarkInboundSchema.parse({
+ *   MessageID: "22c74902-a0c1-4511-804f-341342852c90",
+ *   From: '"Jane Doe" <Jane.Doe+work@Example.com>',
+ *   FromFull: { Email: "Jane.Doe+work@Example.com", Name: "Jane Doe", MailboxHash: "work" },
+ *   To: "support@example.org",
+ *   ToFull: [],
+ *   Cc: '"Ops, Team" <ops@example.org>, bob@example.net',
+ *   Subject: "Order 1042",
+ *   Date: "Thu, 5 Apr 2012 16:59:01 +0200",
+ *   TextBody: "Where is it?",
+ *   Attachments: [{ Name: "receipt.pdf", Content: "JVBERi0=", ContentType: "application/pdf", ContentLength: 5 }],
+ * });
+ * const message = postmarkToMessage(payload, { receivedAt: new Date("2012-04-05T15:00:00Z") });
+ * assert.equal(message.from, "Jane.Doe+work@Example.com");
+ * assert.deepEqual(message.to, ["support@example.org"]);
+ * assert.deepEqual(message.cc, ["ops@example.org", "bob@example.net"]);
+ * assert.equal(message.sentAt.toISOString(), "2012-04-05T14:59:01.000Z");
+ * assert.deepEqual(message.attachments, [
+ *   { url: "postmark:22c74902-a0c1-4511-804f-341342852c90/0/receipt.pdf", contentType: "application/pdf" },
+ * ]);
+ * ```
+ */
+export function postmarkToMessage(
+  payload: PostmarkInboundPayload,
+  options: PostmarkToMessageOptions,
+): CanonicalMessage {
+  let to = recipientsOf(payload.ToFull, payload.To);
+  if (to.length === 0 && payload.OriginalRecipient && nonBlank(payload.OriginalRecipient)) {
+    to = [payload.OriginalRecipient];
+  }
+  const attachments: Attachment[] = [];
+  if (payload.Attachments) {
+    const prefix = `postmark:${payload.MessageID}/`;
+    for (let i = 0; i < payload.Attachments.length; i++) {
+      const a = payload.Attachments[i];
+      const url = prefix + (a.ContentID ? a.ContentID : a.Name ? `${i}/${a.Name}` : `${i}`);
+      attachments.push(a.ContentType ? { url, contentType: a.ContentType } : { url });
+    }
+  }
+  const sentAt = payload.Date ? parseEmailDate(payload.Date) : null;
+  const message: CanonicalMessage = {
+    direction: "inbound",
+    channel: "email",
+    providerMessageId: payload.MessageID,
+    // The schema guarantees a sender; "" only for an unvalidated object.
+    from: senderOf(payload) ?? "",
+    to,
+    cc: recipientsOf(payload.CcFull, payload.Cc),
+    sentAt: sentAt ?? new Date(options.receivedAt.getTime()),
+    receivedAt: new Date(options.receivedAt.getTime()),
+    attachments,
+  };
+  const body = payload.TextBody || payload.StrippedTextReply;
+  if (body) message.body = body;
+  if (payload.HtmlBody) message.html = payload.HtmlBody;
+  if (payload.Subject) message.subject = payload.Subject;
+  return message;
+}
+
+function nonBlank(value: string | null | undefined): value is string {
+  return typeof value === "string" && NOT_BLANK.test(value);
+}
+
+function senderOf(p: Shape): string | undefined {
+  const email = p.FromFull?.Email;
+  if (nonBlank(email)) return email;
+  return p.From ? parseAddressList(p.From)[0] : undefined;
+}
+
+function recipientsOf(
+  full: Shape["ToFull"],
+  text: string | null | undefined,
+): string[] {
+  if (full && full.length > 0) {
+    const out: string[] = [];
+    for (const r of full) if (nonBlank(r.Email)) out.push(r.Email);
+    if (out.length > 0) return out;
+  }
+  return text ? parseAddressList(text) : [];
+}

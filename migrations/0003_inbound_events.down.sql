@@ -1,1 +1,2 @@
 drop table inbound_events;
+drop function convo_notify_inbound_events();

@@ -33,3 +33,17 @@ create index inbound_events_claim_idx on inbound_events (available_at, id)
 
 -- The data model's index: counts by status and age for `convo queue status`.
 create index inbound_events_status_available_at_idx on inbound_events (status, available_at);
+
+-- Long-running workers LISTEN on this channel and wake as soon as events are
+-- inserted, by convo enqueue or by any other producer (a webhook handler
+-- inserting directly). One notification per statement, not per row.
+create function convo_notify_inbound_events() returns trigger
+language plpgsql as $$
+begin
+  perform pg_notify('convo_inbound_events', '');
+  return null;
+end;
+$$;
+
+create trigger inbound_events_notify after insert on inbound_events
+  for each statement execute function convo_notify_inbound_events();

@@ -99,11 +99,12 @@ const SOURCE: Record<string, string> = {
  * @throws {UsageError} naming the setting and value when one is invalid.
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveConfig } from "./config.ts";
  * const config = resolveConfig({ logLevel: "debug" }, { DATABASE_URL: "postgres://u:pw@db/app" });
- * console.assert(config.logLevel === "debug");
- * console.assert(config.databaseLabel === "postgres://u:***@db/app");
- * console.assert(config.defaultRegion === "US");
+ * assert(config.logLevel === "debug");
+ * assert(config.databaseLabel === "postgres://u:***@db/app");
+ * assert(config.defaultRegion === "US");
  * ```
  */
 export function resolveConfig(

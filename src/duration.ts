@@ -19,11 +19,12 @@ const UNIT_MS: Record<string, number> = {
  * @throws {RangeError} when the text is not a duration.
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDuration } from "./duration.ts";
- * console.assert(parseDuration("30s") === 30_000);
- * console.assert(parseDuration("7d") === 604_800_000);
- * console.assert(parseDuration("1.5") === 1_500);
- * console.assert(parseDuration("250ms") === 250);
+ * assert(parseDuration("30s") === 30_000);
+ * assert(parseDuration("7d") === 604_800_000);
+ * assert(parseDuration("1.5") === 1_500);
+ * assert(parseDuration("250ms") === 250);
  * ```
  */
 export function parseDuration(text: string): number {
@@ -45,10 +46,11 @@ export function parseDuration(text: string): number {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./duration.ts";
- * console.assert(formatDuration(850) === "850ms");
- * console.assert(formatDuration(12_340) === "12.3s");
- * console.assert(formatDuration(245_000) === "4m05s");
+ * assert(formatDuration(850) === "850ms");
+ * assert(formatDuration(12_340) === "12.3s");
+ * assert(formatDuration(245_000) === "4m05s");
  * ```
  */
 export function formatDuration(ms: number): string {

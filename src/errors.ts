@@ -40,11 +40,12 @@ export interface ErrorOptions {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./errors.ts";
  * const err = new UsageError("Cannot parse duration: current value is '5x'", {
  *   hint: "use 30s, 5m, 2h, 7d or a number of seconds",
  * });
- * console.assert(err.exitCode === 2);
+ * assert(err.exitCode === 2);
  * ```
  */
 export class UsageError extends Error {
@@ -67,11 +68,12 @@ export class UsageError extends Error {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConvoError } from "./errors.ts";
  * const err = new ConvoError("cannot connect to 127.0.0.1:5432: connection refused", {
  *   hint: "is PostgreSQL running?",
  * });
- * console.assert(err.exitCode === 1);
+ * assert(err.exitCode === 1);
  * ```
  */
 export class ConvoError extends Error {

@@ -20,8 +20,9 @@ export interface IntBounds {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIntOption } from "./_options.ts";
- * console.assert(parseIntOption("--batch-size", "500", { min: 1 }) === 500);
+ * assert(parseIntOption("--batch-size", "500", { min: 1 }) === 500);
  * ```
  */
 export function parseIntOption(flag: string, value: string, bounds: IntBounds = {}): number {
@@ -41,8 +42,9 @@ export function parseIntOption(flag: string, value: string, bounds: IntBounds = 
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDurationOption } from "./_options.ts";
- * console.assert(parseDurationOption("--lock-timeout", "2m") === 120_000);
+ * assert(parseDurationOption("--lock-timeout", "2m") === 120_000);
  * ```
  */
 export function parseDurationOption(flag: string, value: string): number {
@@ -60,8 +62,9 @@ export function parseDurationOption(flag: string, value: string): number {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseChoice } from "./_options.ts";
- * console.assert(parseChoice("--format", "json", ["table", "json"]) === "json");
+ * assert(parseChoice("--format", "json", ["table", "json"]) === "json");
  * ```
  */
 export function parseChoice<T extends string>(

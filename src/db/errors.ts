@@ -33,10 +33,11 @@ interface ErrorLike {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { connectionError } from "./errors.ts";
  * const target = { host: "db", port: 5432, database: "app", user: "u" };
  * const err = connectionError(Object.assign(new Error("x"), { code: "ECONNREFUSED" }), target);
- * console.assert(err?.message === "cannot connect to db:5432: connection refused");
+ * assert(err?.message === "cannot connect to db:5432: connection refused");
  * ```
  */
 export function connectionError(err: unknown, target: Target): ConvoError | undefined {

@@ -74,13 +74,14 @@ function prettyValue(value: unknown): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createLogger } from "./logger.ts";
  * const lines: string[] = [];
  * const log = createLogger({ format: "json", write: (l) => lines.push(l), now: () => 0 });
  * log.info("batch done", { events: 500 });
  * log.debug("not written at info level");
- * console.assert(lines.length === 1);
- * console.assert(JSON.parse(lines[0]).events === 500);
+ * assert(lines.length === 1);
+ * assert(JSON.parse(lines[0]).events === 500);
  * ```
  */
 export function createLogger(options: LoggerOptions = {}): Logger {

@@ -12,8 +12,9 @@
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { redactUrl } from "./redact.ts";
- * console.assert(
+ * assert(
  *   redactUrl("postgres://app:hunter2@db:5432/convo") === "postgres://app:***@db:5432/convo",
  * );
  * ```
@@ -33,10 +34,11 @@ export function redactUrl(url: string): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maskAddress } from "./redact.ts";
- * console.assert(maskAddress("jane.doe@example.com") === "j***@example.com");
- * console.assert(maskAddress("+14155550123") === "+1******0123");
- * console.assert(maskAddress("sc:12345") === "sc:12345");
+ * assert(maskAddress("jane.doe@example.com") === "j***@example.com");
+ * assert(maskAddress("+14155550123") === "+1******0123");
+ * assert(maskAddress("sc:12345") === "sc:12345");
  * ```
  */
 export function maskAddress(address: string): string {
@@ -49,4 +51,27 @@ export function maskAddress(address: string): string {
   const head = address.startsWith("+") ? `+${digits.slice(0, 1)}` : "";
   const tail = digits.slice(-4);
   return head + "*".repeat(digits.length - tail.length - (head ? 1 : 0)) + tail;
+}
+
+const EMAIL_IN_TEXT = /[^\s'"<>(),;:@]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const PHONE_IN_TEXT = /\+?\d[\d ().-]{5,}\d/g;
+
+/**
+ * Masks every email address and phone number found in free text (an error
+ * message naming a value), so it can go to a log.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskText } from "./redact.ts";
+ * assert.equal(
+ *   maskText("no endpoint for jane@example.com or +1 415 555 0100"),
+ *   "no endpoint for j***@example.com or +1******0100",
+ * );
+ * assert.equal(maskText("event 12 failed"), "event 12 failed");
+ * ```
+ */
+export function maskText(text: string): string {
+  return text.replace(EMAIL_IN_TEXT, (m) => maskAddress(m))
+    .replace(PHONE_IN_TEXT, (m) => maskAddress(m.replace(/[^\d+]/g, "")));
 }

@@ -20,8 +20,9 @@ const TABLE = (() => {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { crc32 } from "./lock.ts";
- * console.assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
+ * assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
  * ```
  */
 export function crc32(bytes: Uint8Array): number {
@@ -35,9 +36,10 @@ export function crc32(bytes: Uint8Array): number {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { migrationLockKey } from "./lock.ts";
  * // 0x3d32ad9e * crc32("postgres") = 1026731422 * 359303029
- * console.assert(migrationLockKey("postgres") === 368907709894077238n);
+ * assert(migrationLockKey("postgres") === 368907709894077238n);
  * ```
  */
 export function migrationLockKey(databaseName: string): bigint {

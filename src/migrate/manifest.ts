@@ -19,10 +19,11 @@ export const MIGRATIONS_DIR = "migrations";
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderManifest } from "./manifest.ts";
  * const text = renderManifest(["0001_a.up.sql", "notes.txt"]);
- * console.assert(text.includes('"../../migrations/0001_a.up.sql" with { type: "bytes" }'));
- * console.assert(!text.includes("notes.txt"));
+ * assert(text.includes('"../../migrations/0001_a.up.sql" with { type: "bytes" }'));
+ * assert(!text.includes("notes.txt"));
  * ```
  */
 export function renderManifest(fileNames: readonly string[]): string {

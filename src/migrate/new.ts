@@ -11,8 +11,9 @@ import { parseMigrationName } from "./parse.ts";
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { timestampVersion } from "./new.ts";
- * console.assert(timestampVersion(new Date("2026-11-21T09:05:03Z")) === "20261121090503");
+ * assert(timestampVersion(new Date("2026-11-21T09:05:03Z")) === "20261121090503");
  * ```
  */
 export function timestampVersion(at: Date): string {
@@ -26,10 +27,11 @@ export function timestampVersion(at: Date): string {
  * @throws {UsageError} for a name that would not make a valid file name.
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newMigrationNames } from "./new.ts";
  * const names = newMigrationNames("add Index", new Date("2026-11-21T09:05:03Z"), [], false);
- * console.assert(names[0] === "20261121090503_add_Index.up.sql");
- * console.assert(names[1] === "20261121090503_add_Index.down.sql");
+ * assert(names[0] === "20261121090503_add_Index.up.sql");
+ * assert(names[1] === "20261121090503_add_Index.down.sql");
  * ```
  */
 export function newMigrationNames(

@@ -67,10 +67,11 @@ const I64_MAX = (1n << 63n) - 1n;
  * @throws {RangeError} for a version that does not fit in a signed 64-bit integer.
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMigrationName } from "./parse.ts";
  * const m = parseMigrationName("0002_core_tables.up.sql");
- * console.assert(m?.version === 2n && m.description === "core tables" && m.kind === "up");
- * console.assert(parseMigrationName("README.md") === undefined);
+ * assert(m?.version === 2n && m.description === "core tables" && m.kind === "up");
+ * assert(parseMigrationName("README.md") === undefined);
  * ```
  */
 export function parseMigrationName(
@@ -93,9 +94,10 @@ export function parseMigrationName(
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checksum, toHex } from "./parse.ts";
  * const sum = await checksum(new TextEncoder().encode("abc"));
- * console.assert(toHex(sum).startsWith("cb00753f45a35e8b"));
+ * assert(toHex(sum).startsWith("cb00753f45a35e8b"));
  * ```
  */
 export async function checksum(bytes: Uint8Array): Promise<Uint8Array> {
@@ -107,8 +109,9 @@ export async function checksum(bytes: Uint8Array): Promise<Uint8Array> {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toHex } from "./parse.ts";
- * console.assert(toHex(new Uint8Array([0, 255])) === "00ff");
+ * assert(toHex(new Uint8Array([0, 255])) === "00ff");
  * ```
  */
 export function toHex(bytes: Uint8Array): string {
@@ -123,9 +126,10 @@ export function toHex(bytes: Uint8Array): string {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNoTransaction } from "./parse.ts";
- * console.assert(isNoTransaction("-- no-transaction\ncreate index concurrently i on t (a);"));
- * console.assert(!isNoTransaction("create table t (a int);"));
+ * assert(isNoTransaction("-- no-transaction\ncreate index concurrently i on t (a);"));
+ * assert(!isNoTransaction("create table t (a int);"));
  * ```
  */
 export function isNoTransaction(sql: string): boolean {
@@ -139,9 +143,10 @@ export function isNoTransaction(sql: string): boolean {
  *
  * @example Usage
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitStatements } from "./parse.ts";
  * const sql = "create function f() returns int language sql as $$ select 1; $$;\n-- x;\nselect ';';";
- * console.assert(splitStatements(sql).length === 2);
+ * assert(splitStatements(sql).length === 2);
  * ```
  */
 export function splitStatements(sql: string): string[] {

@@ -1,0 +1,200 @@
+/**
+ * A batch of prepared messages → the row sets to write: dedup rows, contacts,
+ * conversations, participants, messages, attachments. Pure: routing answers
+ * come in through a function. Also decides, per event, the failures that need
+ * no database (no endpoint mapping) and the replays within the batch.
+ *
+ * @module
+ */
+import { maskAddress } from "../log/redact.ts";
+import { PermanentEventError } from "./errors.ts";
+import type { AddressRef, PreparedMessage } from "./prepare.ts";
+import { pickRoute, type Route } from "./route.ts";
+
+/** A contact to find or create: one per external address per customer. */
+export interface PlannedContact {
+  readonly customerId: bigint;
+  readonly kind: "phone" | "email";
+  readonly addressId: bigint;
+  readonly displayName: string | null;
+}
+
+/** A conversation to find or create. */
+export interface PlannedConversation {
+  readonly customerId: bigint;
+  readonly channel: "sms" | "email";
+  readonly key: bigint;
+  readonly participants: readonly string[];
+}
+
+/** A message to insert (unless already there: a replay). */
+export interface PlannedMessage {
+  /** Index of the event in the batch. */
+  readonly index: number;
+  readonly customerId: bigint;
+  readonly providerId: bigint;
+  readonly direction: "inbound" | "outbound";
+  readonly channel: "sms" | "mms" | "email";
+  readonly providerMessageId: string;
+  readonly fromId: bigint;
+  readonly toIds: readonly bigint[];
+  readonly ccIds: readonly bigint[];
+  readonly subject: string | null;
+  readonly bodyId: bigint | null;
+  readonly sentAt: Date;
+  readonly receivedAt: Date | null;
+  readonly snippet: string | null;
+  /** Key of its conversation in {@link BatchPlan.conversations}. */
+  readonly conversation: string;
+  /** Keys of its external participants in {@link BatchPlan.contacts}. */
+  readonly contacts: readonly string[];
+  readonly attachments: readonly { urlId: bigint; contentType: string | null }[];
+}
+
+/** Everything a batch writes. Maps are keyed so each row appears once. */
+export interface BatchPlan {
+  readonly phones: Map<bigint, { raw: string; value: string }>;
+  readonly emails: Map<bigint, { raw: string; value: string }>;
+  readonly xmsBodies: Map<bigint, { raw: string; normalized: string }>;
+  readonly emailBodies: Map<bigint, { raw: string; normalized: string }>;
+  readonly urls: Map<bigint, string>;
+  readonly contacts: Map<string, PlannedContact>;
+  readonly conversations: Map<string, PlannedConversation>;
+  readonly messages: PlannedMessage[];
+  /** Batch indexes of events repeating a message earlier in the same batch. */
+  readonly replays: number[];
+}
+
+/** A prepared message that cannot be written, and why. */
+export interface PlanFailure {
+  readonly index: number;
+  readonly error: Error;
+}
+
+/** Looks up the mappings of an address (see `Router.routes`). */
+export type RouteLookup = (address: AddressRef) => readonly Route[];
+
+/** The key of a contact in {@link BatchPlan.contacts}. */
+export const contactRef = (customerId: bigint, kind: string, addressId: bigint): string =>
+  `${customerId}|${kind}|${addressId}`;
+/** The key of a conversation in {@link BatchPlan.conversations}. */
+export const conversationRef = (customerId: bigint, channel: string, key: bigint): string =>
+  `${customerId}|${channel}|${key}`;
+
+function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
+  const m = p.message;
+  const candidates = m.direction === "outbound" ? [p.from] : [...p.to, ...p.cc];
+  for (const a of candidates) {
+    const route = pickRoute(lookup(a), m.channel);
+    if (route) return route;
+  }
+  const side = m.direction === "outbound" ? "sender" : "recipient";
+  const shown = candidates.map((a) => maskAddress(a.value)).join(", ");
+  throw new PermanentEventError(
+    `no endpoint mapping for the ${side} (${shown}) on channel ${m.channel}; add one with convo endpoint add, then convo queue retry --dead`,
+  );
+}
+
+/**
+ * Plans the rows of a batch. `items` are the prepared messages with their batch
+ * index; events that cannot be routed come back as failures.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const { plan, failures } = planBatch(prepared, (a) => router.routes(a.key, a.value));
+ * ```
+ */
+export function planBatch(
+  items: readonly { index: number; prepared: PreparedMessage }[],
+  lookup: RouteLookup,
+): { plan: BatchPlan; failures: PlanFailure[] } {
+  const plan: BatchPlan = {
+    phones: new Map(),
+    emails: new Map(),
+    xmsBodies: new Map(),
+    emailBodies: new Map(),
+    urls: new Map(),
+    contacts: new Map(),
+    conversations: new Map(),
+    messages: [],
+    replays: [],
+  };
+  const failures: PlanFailure[] = [];
+  const seen = new Set<string>();
+  for (const { index, prepared: p } of items) {
+    let route: Route;
+    try {
+      route = ourSide(p, lookup);
+    } catch (err) {
+      failures.push({ index, error: err as Error });
+      continue;
+    }
+    const m = p.message;
+    const messageRef = `${route.providerId}|${m.providerMessageId}`;
+    if (seen.has(messageRef)) {
+      plan.replays.push(index);
+      continue;
+    }
+    seen.add(messageRef);
+
+    for (const a of p.participants) {
+      const table = a.kind === "phone" ? plan.phones : plan.emails;
+      if (!table.has(a.key)) table.set(a.key, { raw: a.raw, value: a.value });
+    }
+    if (p.body) {
+      const table = p.body.table === "xms" ? plan.xmsBodies : plan.emailBodies;
+      if (!table.has(p.body.key)) {
+        table.set(p.body.key, { raw: p.body.raw, normalized: p.body.normalized });
+      }
+    }
+    for (const a of p.attachments) if (!plan.urls.has(a.key)) plan.urls.set(a.key, a.url);
+
+    // Ours: every participant mapped to this customer; the others are contacts.
+    const contacts: string[] = [];
+    for (const a of p.participants) {
+      const mine = lookup(a).some((r) => r.customerId === route.customerId);
+      if (mine) continue;
+      const ref = contactRef(route.customerId, a.kind, a.key);
+      contacts.push(ref);
+      const existing = plan.contacts.get(ref);
+      if (!existing || (existing.displayName === null && a.displayName)) {
+        plan.contacts.set(ref, {
+          customerId: route.customerId,
+          kind: a.kind,
+          addressId: a.key,
+          displayName: a.displayName ?? null,
+        });
+      }
+    }
+    const c = p.conversation;
+    const conversation = conversationRef(route.customerId, c.channel, c.key);
+    if (!plan.conversations.has(conversation)) {
+      plan.conversations.set(conversation, {
+        customerId: route.customerId,
+        channel: c.channel,
+        key: c.key,
+        participants: c.participants,
+      });
+    }
+    plan.messages.push({
+      index,
+      customerId: route.customerId,
+      providerId: route.providerId,
+      direction: m.direction,
+      channel: m.channel,
+      providerMessageId: m.providerMessageId,
+      fromId: p.from.key,
+      toIds: p.to.map((a) => a.key),
+      ccIds: p.cc.map((a) => a.key),
+      subject: m.subject ?? null,
+      bodyId: p.body?.key ?? null,
+      sentAt: m.sentAt,
+      receivedAt: m.receivedAt ?? (m.direction === "inbound" ? p.event.receivedAt : null),
+      snippet: p.snippet,
+      conversation,
+      contacts,
+      attachments: p.attachments.map((a) => ({ urlId: a.key, contentType: a.contentType })),
+    });
+  }
+  return { plan, failures };
+}

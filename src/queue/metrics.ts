@@ -1,0 +1,68 @@
+/**
+ * Worker metrics in Prometheus text format, for node_exporter's textfile
+ * collector: written atomically (temporary file, then rename) so the collector
+ * never reads half a file.
+ *
+ * @module
+ */
+import type { WorkerStats } from "./worker.ts";
+
+/**
+ * Renders worker statistics as Prometheus text exposition format.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { renderMetrics } from "./metrics.ts";
+ * const text = renderMetrics({
+ *   claimed: 3, done: 2, retried: 0, dead: 1, inserted: 2, batches: 1, errors: 0,
+ *   elapsedMs: 1500, stoppedBy: "drained",
+ * }, { running: false, now: 1700000000000 });
+ * assert.match(text, /^convo_work_events_total\{outcome="dead"\} 1$/m);
+ * assert.match(text, /^convo_work_events_per_second 2$/m);
+ * ```
+ */
+export function renderMetrics(
+  stats: WorkerStats,
+  options: { running: boolean; now?: number },
+): string {
+  const now = options.now ?? Date.now();
+  const seconds = stats.elapsedMs / 1000;
+  const rate = seconds > 0 ? stats.claimed / seconds : 0;
+  const lines = [
+    "# HELP convo_work_events_total Events handled by convo work since it started, by outcome.",
+    "# TYPE convo_work_events_total counter",
+    ...(["claimed", "done", "retried", "dead"] as const).map((o) =>
+      `convo_work_events_total{outcome="${o}"} ${stats[o]}`
+    ),
+    "# HELP convo_work_messages_inserted_total Messages written (replays excluded).",
+    "# TYPE convo_work_messages_inserted_total counter",
+    `convo_work_messages_inserted_total ${stats.inserted}`,
+    "# HELP convo_work_batches_total Batches processed.",
+    "# TYPE convo_work_batches_total counter",
+    `convo_work_batches_total ${stats.batches}`,
+    "# HELP convo_work_errors_total Claims or batches that failed on the database.",
+    "# TYPE convo_work_errors_total counter",
+    `convo_work_errors_total ${stats.errors}`,
+    "# HELP convo_work_run_seconds How long the worker has run (or ran).",
+    "# TYPE convo_work_run_seconds gauge",
+    `convo_work_run_seconds ${Number(seconds.toFixed(3))}`,
+    "# HELP convo_work_events_per_second Events claimed per second over the run.",
+    "# TYPE convo_work_events_per_second gauge",
+    `convo_work_events_per_second ${Number(rate.toFixed(1))}`,
+    "# HELP convo_work_running 1 while the worker runs, 0 once it has exited.",
+    "# TYPE convo_work_running gauge",
+    `convo_work_running ${options.running ? 1 : 0}`,
+    "# HELP convo_work_last_update_timestamp_seconds When this file was written.",
+    "# TYPE convo_work_last_update_timestamp_seconds gauge",
+    `convo_work_last_update_timestamp_seconds ${Math.floor(now / 1000)}`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** Writes the metrics file atomically. */
+export async function writeMetricsFile(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}

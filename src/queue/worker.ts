@@ -1,0 +1,213 @@
+/**
+ * The worker loop. It knows no SQL: it is handed `claim`, `process`,
+ * `heartbeat` and `waitForWork`, a clock and an abort signal, so its behaviour
+ * (limits, drain, shutdown, heartbeats) is tested with fakes.
+ *
+ * `concurrency` loops run side by side, each claiming and processing its own
+ * batches; they share the `maxEvents` budget and the stop conditions.
+ *
+ * @module
+ */
+import type { BatchResult, ClaimedEvent } from "./types.ts";
+
+/** What the loop is handed. */
+export interface WorkerDeps {
+  /** Claims up to `limit` events (for loop number `loop`). */
+  claim(limit: number, loop: number): Promise<ClaimedEvent[]>;
+  /** Processes a batch and records its outcomes. */
+  process(batch: ClaimedEvent[], loop: number): Promise<BatchResult>;
+  /** Extends the claim of a batch in hand. */
+  heartbeat(batch: ClaimedEvent[]): Promise<void>;
+  /**
+   * Resolves when work may have arrived (a notification), after `ms`, or when
+   * `signal` aborts, whichever is first.
+   */
+  waitForWork(ms: number, signal: AbortSignal): Promise<void>;
+  /** Called after each batch with the statistics so far. */
+  onBatch?(stats: Readonly<WorkerStats>): void;
+  /** Called when a claim or a batch throws (the database is out of reach). */
+  onError?(err: unknown, loop: number): void;
+  /** Milliseconds now (default `performance.now`). */
+  now?: () => number;
+  /** Waits `ms` unless aborted (default: a timer). */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/** Limits and modes of the loop. */
+export interface WorkerOptions {
+  /** Events per claim. */
+  batchSize: number;
+  /** Parallel loops. */
+  concurrency: number;
+  /** Exit when nothing is claimable (cron mode). */
+  drain: boolean;
+  /** Stop claiming after this many events. */
+  maxEvents?: number;
+  /** Stop claiming after this long. */
+  maxSeconds?: number;
+  /** Idle wait between polls when no notification comes. */
+  pollMs: number;
+  /** Heartbeat period while a batch is in hand. */
+  heartbeatMs: number;
+  /** Pause after an error before trying again. */
+  errorBackoffMs?: number;
+}
+
+/** What the loop did. */
+export interface WorkerStats {
+  claimed: number;
+  done: number;
+  retried: number;
+  dead: number;
+  inserted: number;
+  batches: number;
+  errors: number;
+  /** Milliseconds from start to stop. */
+  elapsedMs: number;
+  /** Why it stopped. */
+  stoppedBy: "drained" | "max-events" | "max-seconds" | "signal";
+}
+
+const defaultSleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+
+/**
+ * Runs the loops until drained, a limit is reached, or `signal` aborts. On
+ * abort no new batch is claimed; batches in hand are finished.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runWorker } from "./worker.ts";
+ * const queue = [1n, 2n, 3n].map((id) => ({
+ *   id, eventType: "message.received", payload: {}, attempts: 1, receivedAt: new Date(0),
+ * }));
+ * const stats = await runWorker({
+ *   claim: (n) => Promise.resolve(queue.splice(0, n)),
+ *   process: (b) => Promise.resolve({ done: b.length, retried: 0, dead: 0, inserted: b.length }),
+ *   heartbeat: () => Promise.resolve(),
+ *   waitForWork: () => Promise.resolve(),
+ * }, { batchSize: 2, concurrency: 1, drain: true, pollMs: 1000, heartbeatMs: 10_000 },
+ *   new AbortController().signal);
+ * assert.equal(stats.done, 3);
+ * assert.equal(stats.batches, 2);
+ * assert.equal(stats.stoppedBy, "drained");
+ * ```
+ */
+export async function runWorker(
+  deps: WorkerDeps,
+  options: WorkerOptions,
+  signal: AbortSignal,
+): Promise<WorkerStats> {
+  const now = deps.now ?? (() => performance.now());
+  const sleep = deps.sleep ?? defaultSleep;
+  const started = now();
+  const stats: WorkerStats = {
+    claimed: 0,
+    done: 0,
+    retried: 0,
+    dead: 0,
+    inserted: 0,
+    batches: 0,
+    errors: 0,
+    elapsedMs: 0,
+    stoppedBy: "drained",
+  };
+  // Claimed plus reserved by in-flight claims: the max-events budget.
+  let budgetUsed = 0;
+  let stopped: WorkerStats["stoppedBy"] | undefined;
+  // Aborted when the loops must stop waiting: a signal, a limit, or drained.
+  const idle = new AbortController();
+  const stop = (why: WorkerStats["stoppedBy"]) => {
+    stopped ??= why;
+    idle.abort();
+  };
+  const onAbort = () => stop("signal");
+  if (signal.aborted) stop("signal");
+  signal.addEventListener("abort", onAbort, { once: true });
+  let idleLoops = 0;
+
+  async function loop(n: number): Promise<void> {
+    while (!stopped) {
+      if (options.maxSeconds !== undefined && now() - started >= options.maxSeconds * 1000) {
+        stop("max-seconds");
+        break;
+      }
+      let limit = options.batchSize;
+      if (options.maxEvents !== undefined) {
+        limit = Math.min(limit, options.maxEvents - budgetUsed);
+        if (limit <= 0) {
+          stop("max-events");
+          break;
+        }
+      }
+      budgetUsed += limit;
+      let batch: ClaimedEvent[];
+      try {
+        batch = await deps.claim(limit, n);
+      } catch (err) {
+        budgetUsed -= limit;
+        stats.errors++;
+        deps.onError?.(err, n);
+        await sleep(options.errorBackoffMs ?? 1000, idle.signal);
+        continue;
+      }
+      budgetUsed -= limit - batch.length;
+      if (batch.length === 0) {
+        if (options.drain) {
+          // Drained when every loop found nothing at once: a loop still busy
+          // may fail a batch back into the queue.
+          idleLoops++;
+          if (idleLoops >= options.concurrency) {
+            stop("drained");
+            break;
+          }
+          await sleep(Math.min(options.pollMs, 50), idle.signal);
+          idleLoops--;
+          continue;
+        }
+        await deps.waitForWork(options.pollMs, idle.signal);
+        continue;
+      }
+      stats.claimed += batch.length;
+      const beat = setInterval(() => {
+        deps.heartbeat(batch).catch((err) => deps.onError?.(err, n));
+      }, options.heartbeatMs);
+      try {
+        const r = await deps.process(batch, n);
+        stats.done += r.done;
+        stats.retried += r.retried;
+        stats.dead += r.dead;
+        stats.inserted += r.inserted;
+        stats.batches++;
+        deps.onBatch?.({ ...stats, elapsedMs: now() - started });
+      } catch (err) {
+        // Outcomes could not be recorded: the claims expire and the events are
+        // claimed again after the visibility timeout.
+        stats.errors++;
+        deps.onError?.(err, n);
+        await sleep(options.errorBackoffMs ?? 1000, idle.signal);
+      } finally {
+        clearInterval(beat);
+      }
+    }
+  }
+
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, (_, i) => loop(i)));
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+  stats.elapsedMs = now() - started;
+  stats.stoppedBy = stopped ?? "drained";
+  return stats;
+}

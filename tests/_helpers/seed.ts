@@ -1,0 +1,135 @@
+/**
+ * Seeding test databases without the CLI: endpoint mappings and queue events
+ * written straight into the tables, the way `convo endpoint add` and
+ * `convo enqueue` store them.
+ */
+import type { Sql } from "../../src/db/connect.ts";
+import { parseEventLine } from "../../src/events/envelope.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { embeddedMigrations } from "../../src/migrate/embedded.ts";
+import { migrateUp } from "../../src/migrate/runner.ts";
+import { hash64 } from "../../src/normalize/hash.ts";
+import { normalizeAddress } from "../../src/normalize/address.ts";
+
+/** Applies the whole schema. */
+export async function migrate(sql: Sql): Promise<void> {
+  await migrateUp(sql, await embeddedMigrations(), {
+    logger: createLogger({ level: "error", write: () => {} }),
+  });
+}
+
+/** An endpoint to map. */
+export interface EndpointSeed {
+  customer: string;
+  provider: string;
+  kind: "sms" | "mms" | "email";
+  address: string;
+}
+
+/** Maps endpoints (creating customers and providers by name); returns customer ids by name. */
+export async function seedEndpoints(
+  sql: Sql,
+  endpoints: readonly EndpointSeed[],
+): Promise<Map<string, bigint>> {
+  const customers = new Map<string, bigint>();
+  for (const e of endpoints) {
+    const normalized = normalizeAddress(e.kind, e.address);
+    const key = hash64(normalized);
+    await sql`insert into customers (name) values (${e.customer}) on conflict (name) do nothing`;
+    const [c] = await sql<{ id: bigint }[]>`select id from customers where name = ${e.customer}`;
+    customers.set(e.customer, c.id);
+    await sql`insert into providers (customer_id, kind, name) values (${c.id}, ${e.kind}, ${e.provider})
+      on conflict (customer_id, name) do nothing`;
+    const [p] = await sql<{ id: bigint }[]>`
+      select id from providers where customer_id = ${c.id} and name = ${e.provider}`;
+    await sql`insert into endpoint_mappings (customer_id, provider_id, kind, address, normalized, hash)
+      values (${c.id}, ${p.id}, ${e.kind}, ${e.address}, ${normalized}, ${key})
+      on conflict do nothing`;
+  }
+  return customers;
+}
+
+/** Stores NDJSON lines as queue events (invalid and blank lines are skipped). */
+export async function seedEvents(sql: Sql, lines: readonly string[]): Promise<number> {
+  let stored = 0;
+  for (const line of lines) {
+    const r = parseEventLine(line, { maxPayloadBytes: 1 << 20 });
+    if (r.ok !== true) continue;
+    const res = await sql`
+      insert into inbound_events (event_type, payload, idempotency_key)
+      values (${r.event.eventType}, ${
+      sql.json(r.event.payload as never)
+    }, ${r.event.idempotencyKey})
+      on conflict (idempotency_key) do nothing`;
+    stored += res.count;
+  }
+  return stored;
+}
+
+/** The fixture endpoints of tests/fixtures/events/mixed.ndjson. */
+export const FIXTURE_ENDPOINTS: EndpointSeed[] = [
+  { customer: "acme", provider: "twilio", kind: "sms", address: "+14155550100" },
+  { customer: "acme", provider: "postmark", kind: "email", address: "support@example.org" },
+];
+
+/**
+ * Envelope lines of SMS/MMS traffic built to collide: few contacts, shared
+ * group conversations, both directions, so concurrent workers fight over the
+ * same contacts and conversations.
+ */
+export function contendedLines(
+  n: number,
+  options: { contacts?: number; seed?: number } = {},
+): string[] {
+  const contacts = options.contacts ?? 30;
+  let x = options.seed ?? 42;
+  const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const phone = (i: number) => `+1415555${String(1000 + i).padStart(4, "0")}`;
+  const ours = "+14155550100";
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const a = phone(Math.floor(rand() * contacts));
+    const group = rand() < 0.25;
+    const others = group ? [phone(Math.floor(rand() * 4)), phone(4 + Math.floor(rand() * 3))] : [];
+    const outbound = !group && rand() < 0.4;
+    const payload = {
+      channel: group ? "mms" : "sms",
+      provider_message_id: `SM${String(i).padStart(8, "0")}`,
+      from: outbound ? ours : a,
+      to: outbound ? [a] : [ours, ...others.filter((o) => o !== a)],
+      body: `message ${i}`,
+      sent_at: new Date(Date.UTC(2024, 4, 1) + i * 1000).toISOString(),
+      ...(group ? { attachments: [{ url: `https://media.example.com/${i % 50}.jpg` }] } : {}),
+    };
+    lines.push(
+      JSON.stringify({ event_type: outbound ? "message.sent" : "message.received", payload }),
+    );
+  }
+  return lines;
+}
+
+/** Stores many lines fast (one statement). */
+export async function seedManyEvents(sql: Sql, lines: readonly string[]): Promise<void> {
+  const types: string[] = [];
+  const payloads: string[] = [];
+  for (const l of lines) {
+    const env = JSON.parse(l);
+    types.push(env.event_type);
+    payloads.push(JSON.stringify(env.payload));
+  }
+  await sql`insert into inbound_events (event_type, payload)
+    select t, p::jsonb from unnest(${types}::text[], ${payloads}::text[]) as x(t, p)`;
+}
+
+/** Asserts every conversation's counters equal its messages; returns the message count. */
+export async function countersExact(sql: Sql): Promise<{ wrong: number; messages: number }> {
+  const [r] = await sql<{ wrong: number; messages: number }[]>`
+    select
+      (select count(*)::int from (
+        select c.id from conversations c left join messages m on m.conversation_id = c.id
+        group by c.id
+        having c.message_count <> count(m.id) or c.last_message_at is distinct from max(m.sent_at)
+      ) w) as wrong,
+      (select count(*)::int from messages) as messages`;
+  return r;
+}

@@ -1,0 +1,192 @@
+/**
+ * `convo work` as operators run it: real processes against one queue.
+ */
+import assert from "node:assert/strict";
+import type { Sql } from "../../src/db/connect.ts";
+import { execCli, runCli, spawnCli } from "../_helpers/cli.ts";
+import { withTestDatabase } from "../_helpers/db.ts";
+import {
+  contendedLines,
+  countersExact,
+  FIXTURE_ENDPOINTS,
+  migrate,
+  seedEndpoints,
+  seedManyEvents,
+} from "../_helpers/seed.ts";
+
+/** Polls `check` until it returns true (every 50 ms, failing after `ms`). */
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function statuses(sql: Sql): Promise<Record<string, number>> {
+  const rows = await sql<{ status: string; n: number }[]>`
+    select status, count(*)::int as n from inbound_events group by status`;
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+}
+
+async function setup(sql: Sql, n: number): Promise<void> {
+  await migrate(sql);
+  await seedEndpoints(sql, FIXTURE_ENDPOINTS);
+  await seedManyEvents(sql, contendedLines(n));
+}
+
+Deno.test("convo work: four processes on one queue process each event once, no deadlock, exact counters", async () => {
+  await withTestDatabase(async ({ sql, url }) => {
+    await setup(sql, 3000);
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        execCli(["work", "--drain", "--batch-size", "100"], { env: { DATABASE_URL: url } })
+      ),
+    );
+    let claimed = 0;
+    for (const r of runs) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /deadlock|database error|will be retried|one by one/i);
+      const m = /claimed (\d+), done (\d+), retried 0, dead 0/.exec(r.stdout);
+      assert.ok(m, r.stdout);
+      claimed += Number(m[1]);
+    }
+    assert.equal(claimed, 3000, "every event claimed by exactly one process");
+    assert.deepEqual(await statuses(sql), { done: 3000 });
+    const [{ again }] =
+      await sql`select count(*)::int as again from inbound_events where attempts <> 1`;
+    assert.equal(again, 0, "no event was processed twice");
+    assert.deepEqual(await countersExact(sql), { wrong: 0, messages: 3000 });
+    const [{ dupContacts }] = await sql`
+      select count(*)::int as "dupContacts" from (select customer_id, kind, address_id from contact_addresses
+      group by 1, 2, 3 having count(*) > 1) d`;
+    assert.equal(dupContacts, 0);
+  });
+});
+
+Deno.test("convo work: a worker killed with SIGKILL mid-batch loses and doubles nothing", async () => {
+  await withTestDatabase(async ({ sql, url }) => {
+    await setup(sql, 300);
+    // Hold the customer row so the worker's first write blocks: it is then
+    // certainly mid-batch when it is killed.
+    const blocker = await sql.reserve();
+    await blocker`begin`;
+    await blocker`select id from customers for update`;
+    const victim = spawnCli(
+      ["work", "--drain", "--batch-size", "300", "--visibility-timeout", "2s"],
+      { env: { DATABASE_URL: url } },
+    );
+    await until("the worker waits inside its batch", async () => {
+      const [r] = await sql`
+        select count(*)::int as n from pg_stat_activity
+        where application_name = 'convo work' and wait_event_type = 'Lock'`;
+      return r.n > 0;
+    });
+    assert.equal((await statuses(sql)).processing, 300);
+    victim.kill("SIGKILL");
+    const killed = await victim.output();
+    assert.equal(killed.signal, "SIGKILL");
+    await blocker`rollback`;
+    blocker.release();
+
+    await until("the dead worker's claims expire", async () => {
+      const [r] = await sql`
+        select count(*)::int as n from inbound_events where status = 'processing' and locked_until > now()`;
+      return r.n === 0;
+    });
+    const rescue = await execCli(["work", "--drain"], { env: { DATABASE_URL: url } });
+    assert.equal(rescue.code, 0, rescue.stderr);
+    assert.match(rescue.stdout, /claimed 300, done 300, retried 0, dead 0; inserted 300 message/);
+    assert.deepEqual(await statuses(sql), { done: 300 });
+    const [{ attempts }] =
+      await sql`select array_agg(distinct attempts) as attempts from inbound_events`;
+    assert.deepEqual(attempts, [2], "each event: one killed attempt, one that finished");
+    assert.deepEqual(await countersExact(sql), { wrong: 0, messages: 300 });
+  });
+});
+
+Deno.test("convo work: SIGTERM mid-batch finishes the batch, claims no more, exits 0", async () => {
+  await withTestDatabase(async ({ sql, url }) => {
+    await setup(sql, 250);
+    const blocker = await sql.reserve();
+    await blocker`begin`;
+    await blocker`select id from customers for update`;
+    const worker = spawnCli(["work", "--batch-size", "100"], { env: { DATABASE_URL: url } });
+    await until("the worker is inside its first batch", async () => {
+      const [r] = await sql`
+        select count(*)::int as n from pg_stat_activity
+        where application_name = 'convo work' and wait_event_type = 'Lock'`;
+      return r.n > 0;
+    });
+    worker.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 200)); // the signal is handled while the batch waits
+    await blocker`rollback`;
+    blocker.release();
+    const out = await worker.output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /claimed 100, done 100, retried 0, dead 0; .*stopped: signal/);
+    assert.deepEqual(await statuses(sql), { done: 100, pending: 150 });
+  });
+});
+
+Deno.test("convo work: a long-running worker wakes on NOTIFY, not on its poll interval", async () => {
+  await withTestDatabase(async ({ sql, url }) => {
+    await setup(sql, 0);
+    const worker = spawnCli(["work", "--poll-interval", "10m"], { env: { DATABASE_URL: url } });
+    try {
+      await until("the worker listens", async () => {
+        const [r] = await sql`
+          select count(*)::int as n from pg_stat_activity
+          where application_name = 'convo work' and query ilike 'listen%'`;
+        return r.n > 0;
+      });
+      // Once it listens, it has claimed and found nothing: it now sleeps up to 10 minutes.
+      await new Promise((r) => setTimeout(r, 300));
+      await seedManyEvents(sql, contendedLines(20));
+      await until("the events are done", async () => (await statuses(sql)).done === 20, 20_000);
+    } finally {
+      worker.kill("SIGTERM");
+      const out = await worker.output();
+      assert.equal(out.code, 0);
+      assert.match(new TextDecoder().decode(out.stdout), /claimed 20, done 20/);
+    }
+  });
+});
+
+Deno.test("convo work --metrics-file writes Prometheus text; --max-events stops early", async () => {
+  await withTestDatabase(async ({ sql, url }) => {
+    await setup(sql, 120);
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/convo.prom`;
+      const r = await runCli(
+        ["work", "--drain", "--max-events", "50", "--batch-size", "20", "--metrics-file", path],
+        { env: { DATABASE_URL: url } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /claimed 50, done 50, .*stopped: max-events/);
+      const text = await Deno.readTextFile(path);
+      assert.match(text, /^convo_work_events_total\{outcome="done"\} 50$/m);
+      assert.match(text, /^convo_work_messages_inserted_total 50$/m);
+      assert.match(text, /^convo_work_running 0$/m);
+      assert.deepEqual(await statuses(sql), { done: 50, pending: 70 });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("convo work: bad flags are one line and exit 2", async () => {
+  for (
+    const [args, pattern] of [
+      [["work", "--batch-size", "0"], /invalid --batch-size: current value is '0'/],
+      [["work", "--visibility-timeout", "10ms"], /invalid --visibility-timeout/],
+      [["work", "--max-seconds", "soon"], /invalid --max-seconds/],
+    ] as const
+  ) {
+    const r = await runCli([...args], { env: { DATABASE_URL: "postgres://127.0.0.1:1/x" } });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, pattern);
+  }
+});

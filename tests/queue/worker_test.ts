@@ -1,0 +1,208 @@
+import assert from "node:assert/strict";
+import type { BatchResult, ClaimedEvent } from "../../src/queue/types.ts";
+import { runWorker, type WorkerDeps, type WorkerOptions } from "../../src/queue/worker.ts";
+
+const event = (id: number): ClaimedEvent => ({
+  id: BigInt(id),
+  eventType: "message.received",
+  payload: {},
+  attempts: 1,
+  receivedAt: new Date(0),
+});
+
+function fakeQueue(n: number) {
+  const pending = Array.from({ length: n }, (_, i) => event(i + 1));
+  const claimedIds: bigint[] = [];
+  return {
+    pending,
+    claimedIds,
+    claim: (limit: number) => {
+      const batch = pending.splice(0, limit);
+      claimedIds.push(...batch.map((e) => e.id));
+      return Promise.resolve(batch);
+    },
+  };
+}
+
+const ok = (b: ClaimedEvent[]): Promise<BatchResult> =>
+  Promise.resolve({ done: b.length, retried: 0, dead: 0, inserted: b.length });
+
+const base: WorkerOptions = {
+  batchSize: 10,
+  concurrency: 1,
+  drain: true,
+  pollMs: 1000,
+  heartbeatMs: 60_000,
+};
+
+function deps(over: Partial<WorkerDeps> & Pick<WorkerDeps, "claim">): WorkerDeps {
+  return {
+    process: ok,
+    heartbeat: () => Promise.resolve(),
+    waitForWork: () => Promise.resolve(),
+    sleep: () => Promise.resolve(),
+    ...over,
+  };
+}
+
+Deno.test("runWorker() --drain claims until the queue is empty, each event once", async () => {
+  for (const concurrency of [1, 2, 4]) {
+    const q = fakeQueue(95);
+    const stats = await runWorker(
+      deps({ claim: q.claim }),
+      { ...base, concurrency },
+      new AbortController().signal,
+    );
+    assert.equal(stats.claimed, 95);
+    assert.equal(stats.done, 95);
+    assert.equal(stats.stoppedBy, "drained");
+    assert.equal(new Set(q.claimedIds).size, 95, "no event claimed twice");
+  }
+});
+
+Deno.test("runWorker() --max-events stops claiming at the budget, shared by all loops", async () => {
+  for (const concurrency of [1, 3]) {
+    const q = fakeQueue(100);
+    const limits: number[] = [];
+    const stats = await runWorker(
+      deps({
+        claim: (limit) => {
+          limits.push(limit);
+          return q.claim(limit);
+        },
+      }),
+      { ...base, concurrency, maxEvents: 25 },
+      new AbortController().signal,
+    );
+    assert.equal(stats.claimed, 25);
+    assert.equal(stats.stoppedBy, "max-events");
+    assert.equal(q.pending.length, 75);
+    assert.ok(limits.every((l) => l <= 10));
+  }
+});
+
+Deno.test("runWorker() --max-seconds stops claiming once the time is up (fake clock)", async () => {
+  let clock = 0;
+  const q = fakeQueue(1000);
+  const stats = await runWorker(
+    deps({
+      claim: q.claim,
+      process: (b) => {
+        clock += 400; // each batch takes 0.4 s of fake time
+        return ok(b);
+      },
+      now: () => clock,
+    }),
+    { ...base, maxSeconds: 1 },
+    new AbortController().signal,
+  );
+  assert.equal(stats.batches, 3, "0 s, 0.4 s and 0.8 s start a batch; 1.2 s does not");
+  assert.equal(stats.stoppedBy, "max-seconds");
+  assert.equal(stats.elapsedMs, 1200);
+});
+
+Deno.test("runWorker() on a signal finishes the batch in hand and claims no more", async () => {
+  const q = fakeQueue(100);
+  const controller = new AbortController();
+  let finished = 0;
+  const stats = await runWorker(
+    deps({
+      claim: q.claim,
+      process: async (b) => {
+        controller.abort(); // SIGTERM arrives mid-batch
+        await new Promise((r) => setTimeout(r, 5));
+        finished += b.length;
+        return ok(b);
+      },
+    }),
+    base,
+    controller.signal,
+  );
+  assert.equal(finished, 10);
+  assert.equal(stats.claimed, 10);
+  assert.equal(stats.stoppedBy, "signal");
+  assert.equal(q.pending.length, 90);
+});
+
+Deno.test("runWorker() long-running waits for work when idle and exits on a signal", async () => {
+  const q = fakeQueue(0);
+  const controller = new AbortController();
+  let waits = 0;
+  const stats = await runWorker(
+    deps({
+      claim: q.claim,
+      waitForWork: (ms, signal) => {
+        waits++;
+        assert.equal(ms, 1000);
+        if (waits === 3) {
+          q.pending.push(event(7)); // a notification brings work
+        }
+        if (waits === 5) controller.abort();
+        return signal.aborted ? Promise.resolve() : Promise.resolve();
+      },
+    }),
+    { ...base, drain: false },
+    controller.signal,
+  );
+  assert.equal(stats.claimed, 1);
+  assert.equal(stats.stoppedBy, "signal");
+  assert.ok(waits >= 5);
+});
+
+Deno.test("runWorker() extends the claim while a batch is in hand", async () => {
+  const q = fakeQueue(5);
+  const beats: number[] = [];
+  let twoBeats: () => void = () => {};
+  const gotTwo = new Promise<void>((r) => (twoBeats = r));
+  await runWorker(
+    deps({
+      claim: q.claim,
+      // The batch lasts until two heartbeats have extended its claim (or fails after 10 s).
+      process: async (b) => {
+        let guard: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          gotTwo,
+          new Promise((_, reject) => {
+            guard = setTimeout(() => reject(new Error("no heartbeat within 10 s")), 10_000);
+          }),
+        ]).finally(() => clearTimeout(guard));
+        return ok(b);
+      },
+      heartbeat: (b) => {
+        beats.push(b.length);
+        if (beats.length === 2) twoBeats();
+        return Promise.resolve();
+      },
+    }),
+    { ...base, heartbeatMs: 10 },
+    new AbortController().signal,
+  );
+  assert.ok(beats.length >= 2);
+  assert.ok(beats.every((n) => n === 5), "the heartbeat extends the batch in hand");
+});
+
+Deno.test("runWorker() survives database errors: reports them, backs off, carries on", async () => {
+  const q = fakeQueue(20);
+  const errors: unknown[] = [];
+  let failClaims = 2;
+  let failBatches = 1;
+  const stats = await runWorker(
+    deps({
+      claim: (limit) => {
+        if (failClaims-- > 0) return Promise.reject(new Error("connection reset"));
+        return q.claim(limit);
+      },
+      process: (b) => {
+        if (failBatches-- > 0) return Promise.reject(new Error("lost connection"));
+        return ok(b);
+      },
+      onError: (err) => errors.push(err),
+    }),
+    base,
+    new AbortController().signal,
+  );
+  assert.equal(errors.length, 3);
+  assert.equal(stats.errors, 3);
+  assert.equal(stats.claimed, 20);
+  assert.equal(stats.done, 10, "the failed batch is not counted done: its claims expire");
+});

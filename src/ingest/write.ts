@@ -13,9 +13,11 @@
  *    sight, no orphans when two workers race: the contact row is created only
  *    for the `contact_addresses` row that won);
  * 3. conversations (`insert … on conflict do nothing`), then all of them read
- *    back and locked in id order;
- * 4. participants;
- * 5. messages (`on conflict (provider_id, provider_message_id) do nothing`),
+ *    back;
+ * 4. participants, for the conversations created here only (a conversation's
+ *    key is its participants, so an existing one has them all);
+ * 5. the batch's conversations locked in id order, then messages
+ *    (`on conflict (provider_id, provider_message_id) do nothing`),
  *    their attachments, and the counters, last activity and snippet of each
  *    conversation, for the messages actually inserted — one statement.
  *
@@ -165,8 +167,8 @@ async function writeContacts(sql: Sql, plan: BatchPlan): Promise<Map<string, big
   return new Map(found.map((r) => [`${r.customer_id}|${r.kind}|${r.address_id}`, r.contact_id]));
 }
 
-async function writeConversations(sql: Sql, plan: BatchPlan): Promise<Map<string, bigint>> {
-  const rows = [...plan.conversations.entries()].sort(([, a], [, b]) =>
+function sortedConversations(plan: BatchPlan) {
+  return [...plan.conversations.entries()].sort(([, a], [, b]) =>
     a.customerId !== b.customerId
       ? (a.customerId < b.customerId ? -1 : 1)
       : a.channel !== b.channel
@@ -177,19 +179,28 @@ async function writeConversations(sql: Sql, plan: BatchPlan): Promise<Map<string
       ? 1
       : 0
   );
-  const customers = rows.map(([, c]) => s(c.customerId));
-  const channels = rows.map(([, c]) => c.channel);
-  const keys = rows.map(([, c]) => s(c.key));
-  const participants = rows.map(([, c]) => textArrayLiteral(c.participants));
-  await sql`
+}
+
+/** Inserts the conversations that do not exist yet; returns the refs of those it created. */
+async function insertConversations(sql: Sql, plan: BatchPlan): Promise<Set<string>> {
+  const rows = sortedConversations(plan);
+  const created = await sql<{ customer_id: bigint; channel: string; participants_key: bigint }[]>`
     insert into conversations (customer_id, channel, participants_key, participants)
     select customer_id, channel, participants_key, participants::text[]
-    from unnest(${customers}::bigint[], ${channels}::text[], ${keys}::bigint[],
-                ${participants}::text[]) as t(customer_id, channel, participants_key, participants)
+    from unnest(${rows.map(([, c]) => s(c.customerId))}::bigint[],
+                ${rows.map(([, c]) => c.channel)}::text[],
+                ${rows.map(([, c]) => s(c.key))}::bigint[],
+                ${rows.map(([, c]) => textArrayLiteral(c.participants))}::text[])
+      as t(customer_id, channel, participants_key, participants)
     order by customer_id, channel, participants_key
-    on conflict (customer_id, channel, participants_key) do nothing`;
-  // Read back (new and existing) and lock in id order: the counters are
-  // updated below, and a common lock order means no deadlock.
+    on conflict (customer_id, channel, participants_key) do nothing
+    returning customer_id, channel, participants_key`;
+  return new Set(created.map((r) => `${r.customer_id}|${r.channel}|${r.participants_key}`));
+}
+
+/** Reads back every conversation of the batch (new and existing), checking for key collisions. */
+async function findConversations(sql: Sql, plan: BatchPlan): Promise<Map<string, bigint>> {
+  const rows = sortedConversations(plan);
   const found = await sql<
     {
       id: bigint;
@@ -201,12 +212,12 @@ async function writeConversations(sql: Sql, plan: BatchPlan): Promise<Map<string
   >`
     select c.id, c.customer_id, c.channel, c.participants_key, c.participants
     from conversations c
-    join unnest(${customers}::bigint[], ${channels}::text[], ${keys}::bigint[])
+    join unnest(${rows.map(([, c]) => s(c.customerId))}::bigint[],
+                ${rows.map(([, c]) => c.channel)}::text[],
+                ${rows.map(([, c]) => s(c.key))}::bigint[])
       as t(customer_id, channel, participants_key)
       on c.customer_id = t.customer_id and c.channel = t.channel
-     and c.participants_key = t.participants_key
-    order by c.id
-    for no key update of c`;
+     and c.participants_key = t.participants_key`;
   const ids = new Map<string, bigint>();
   for (const r of found) {
     const ref = `${r.customer_id}|${r.channel}|${r.participants_key}`;
@@ -219,14 +230,20 @@ async function writeConversations(sql: Sql, plan: BatchPlan): Promise<Map<string
   return ids;
 }
 
+/**
+ * Participants of the conversations this batch created. A conversation's key
+ * is its participants, so an existing one already has them all.
+ */
 async function writeParticipants(
   sql: Sql,
   plan: BatchPlan,
+  created: Set<string>,
   conversations: Map<string, bigint>,
   contacts: Map<string, bigint>,
 ): Promise<void> {
   const pairs = new Map<string, [bigint, bigint]>();
   for (const m of plan.messages) {
+    if (!created.has(m.conversation)) continue;
     const conversation = conversations.get(m.conversation)!;
     for (const ref of m.contacts) {
       const contact = contacts.get(ref)!;
@@ -264,6 +281,14 @@ async function writeMessages(
   for (const m of rows) {
     for (const a of m.attachments) att.push({ index: m.index, ...a });
   }
+  // Lock the conversations whose counters change, in id order (a common lock
+  // order: no deadlock), as late as possible (hot conversations are held only
+  // for this statement and the commit).
+  const conversationIds = [...new Set(rows.map((m) => conversations.get(m.conversation)!))]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  await sql`
+    select 1 from conversations where id = any(${conversationIds.map(s)}::bigint[])
+    order by id for no key update`;
   const inserted = await sql<{ idx: number }[]>`
     with input as (
       select * from unnest(
@@ -347,7 +372,8 @@ export async function writePlan(sql: Sql, plan: BatchPlan): Promise<Set<number>>
   if (plan.messages.length === 0) return new Set();
   await writeDedup(sql, plan);
   const contacts = await writeContacts(sql, plan);
-  const conversations = await writeConversations(sql, plan);
-  await writeParticipants(sql, plan, conversations, contacts);
+  const created = await insertConversations(sql, plan);
+  const conversations = await findConversations(sql, plan);
+  await writeParticipants(sql, plan, created, conversations, contacts);
   return await writeMessages(sql, plan.messages, conversations);
 }

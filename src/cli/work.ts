@@ -10,6 +10,7 @@ import { UsageError } from "../errors.ts";
 import { errorText } from "../ingest/errors.ts";
 import { processBatch } from "../ingest/process.ts";
 import { createRouter } from "../ingest/route.ts";
+import { WriteCache } from "../ingest/cache.ts";
 import { maskText } from "../log/redact.ts";
 import { claimEvents, extendClaims, recordOutcomes } from "../queue/claim.ts";
 import { renderMetrics, writeMetricsFile } from "../queue/metrics.ts";
@@ -89,6 +90,7 @@ export function workCommand(ctx: Context): Command {
         async (db) => {
           const sql = db.sql;
           const router = createRouter(sql);
+          const cache = new WriteCache();
           const options = {
             region: config.defaultRegion,
             snippetLength: config.snippetLength,
@@ -96,6 +98,7 @@ export function workCommand(ctx: Context): Command {
             backoff: { baseMs: retryDelayMs },
             router,
             logger: log,
+            cache,
           };
           // Long-running: every idle loop wakes on the insert trigger's notification.
           const waiting = new Set<() => void>();

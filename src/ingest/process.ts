@@ -21,6 +21,7 @@ import { classifyFailure, errorText } from "./errors.ts";
 import { planBatch } from "./plan.ts";
 import { type PreparedMessage, prepareEvent } from "./prepare.ts";
 import type { Router } from "./route.ts";
+import type { WriteCache } from "./cache.ts";
 import { writePlan } from "./write.ts";
 
 /** What {@link processBatch} needs. */
@@ -37,6 +38,8 @@ export interface ProcessOptions {
   router: Router;
   /** Where failures are logged (addresses masked). */
   logger: Logger;
+  /** Rows this worker knows exist (optional; see `cache.ts`). */
+  cache?: WriteCache;
 }
 
 function tally(outcomes: readonly Outcome[], inserted: number): BatchResult {
@@ -129,8 +132,7 @@ export async function processBatch(
   const writable = [...plan.messages.map((m) => m.index), ...plan.replays];
 
   try {
-    const inserted = await sql.begin(async (tx) => {
-      const ids = await writePlan(tx as unknown as Sql, plan);
+    const written = await sql.begin(async (tx) => {
       const all = [
         ...outcomes,
         ...writable.map((i): Outcome => ({
@@ -139,9 +141,16 @@ export async function processBatch(
           status: "done",
         })),
       ];
-      await recordOutcomes(tx as unknown as Sql, all);
-      return ids.size;
+      // Sent first and pipelined with the writes: the events are this
+      // worker's own rows, so marking them takes no contended lock.
+      const [, result] = await Promise.all([
+        recordOutcomes(tx as unknown as Sql, all),
+        writePlan(tx as unknown as Sql, plan, options.cache),
+      ]);
+      return result;
     });
+    options.cache?.learn(written.learned);
+    const inserted = written.inserted.size;
     const done = writable.map((i): Outcome => ({
       id: events[i].id,
       attempts: events[i].attempts,
@@ -150,6 +159,8 @@ export async function processBatch(
     logOutcomes(options.logger, outcomes, events);
     return tally([...outcomes, ...done], inserted);
   } catch (err) {
+    // Something under the cache may have changed (a row deleted): forget it.
+    options.cache?.clear();
     const kind = classifyFailure(err);
     if (kind === "connection" || writable.length <= 1) {
       if (writable.length === 1 && kind !== "connection") {

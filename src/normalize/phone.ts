@@ -13,7 +13,7 @@ import {
   parsePhoneNumberFromString,
   type PhoneNumber,
 } from "libphonenumber-js/max";
-import { LruCache } from "./_lru.ts";
+import { LruCache } from "../lru.ts";
 
 /** A normalized SMS/MMS address. */
 export interface NormalizedPhone {

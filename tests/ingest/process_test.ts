@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { processBatch, type ProcessOptions } from "../../src/ingest/process.ts";
+import { WriteCache } from "../../src/ingest/cache.ts";
 import { createRouter, type Router } from "../../src/ingest/route.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
@@ -332,5 +333,29 @@ Deno.test("ingest: an endpoint mapped for sms also takes mms; outbound routes by
       ["M1", customers.get("acme"), "[1 attachment]"],
       ["M2", customers.get("globex"), "hello from globex"],
     ]);
+  });
+});
+
+Deno.test("ingest: with the worker cache the fixture gives the same rows, and a stale cache recovers", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await seedEndpoints(sql, FIXTURE_ENDPOINTS);
+    const lines = await fixtureLines();
+    await seedEvents(sql, lines.slice(0, 4)); // the first SMS thread: one conversation
+    const cache = new WriteCache();
+    const opts = options(sql, { cache });
+    assert.equal((await drain(sql, opts, 2)).inserted, 4);
+    // Someone deletes the conversation under the worker's cache.
+    await sql`delete from messages`;
+    await sql`delete from conversation_participants`;
+    await sql`delete from conversations`;
+    await seedEvents(sql, lines.slice(4));
+    await sql`insert into inbound_events (event_type, payload) values
+      ('message.received', '{"channel":"sms","provider_message_id":"Z1","from":"+14155550142","to":"+14155550100","body":"after the delete","sent_at":"2024-05-02T00:00:00Z"}')`;
+    const r = await drain(sql, opts);
+    assert.deepEqual(r, { done: 7, retried: 0, dead: 0, inserted: 7 });
+    await assertCountersExact(sql);
+    const [{ n }] = await sql`select count(*)::int as n from conversations`;
+    assert.equal(n, 4, "the deleted thread was created again, not referenced from the cache");
   });
 });

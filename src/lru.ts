@@ -26,7 +26,7 @@ interface Node<K, V> {
  * @example Usage
  * ```ts
  * import { equal } from "node:assert/strict";
- * import { LruCache } from "./_lru.ts";
+ * import { LruCache } from "./lru.ts";
  * const cache = new LruCache<string, number>(2);
  * cache.set("a", 1);
  * cache.set("b", 2);

@@ -1,6 +1,6 @@
 import { deepEqual, equal, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { LruCache } from "../../src/normalize/_lru.ts";
+import { LruCache } from "../src/lru.ts";
 
 Deno.test("LruCache evicts the least recently used entry", () => {
   const cache = new LruCache<string, number>(3);

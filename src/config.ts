@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log/logger.ts";
@@ -76,7 +77,10 @@ const schema = z.object({
   dataDir: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS),
   logFormat: z.enum(LOG_FORMATS),
-  defaultRegion: z.string().regex(/^[A-Z]{2}$/, "a two-letter region such as US or GB"),
+  defaultRegion: z.string().refine(
+    (r) => /^[A-Z]{2}$/.test(r) && isSupportedCountry(r as never),
+    "a two-letter region libphonenumber knows, such as US or GB",
+  ),
   maxPayloadBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
   snippetLength: z.coerce.number().int().min(1).max(10_000),
   connectTimeoutSeconds: z.coerce.number().positive().max(3600),

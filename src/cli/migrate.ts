@@ -68,7 +68,7 @@ function statusJson(e: StatusEntry) {
 export function migrateCommand(ctx: Context): Command {
   const cmd = new Command("migrate")
     .description(
-      "Apply, inspect, revert and create schema migrations (sqlx-compatible ledger\n" +
+      "Apply, inspect, revert and create schema migrations (sqlx-compatible ledger " +
         "_sqlx_migrations; the migration files are embedded in the program)",
     );
 
@@ -123,7 +123,7 @@ export function migrateCommand(ctx: Context): Command {
 
   cmd.command("status")
     .description(
-      "Show every version and its state (applied, pending, changed, missing, failed);\n" +
+      "Show every version and its state (applied, pending, changed, missing, failed); " +
         "exit 3 when migrations are pending, 1 on drift",
     )
     .option("--json", "print one JSON document")

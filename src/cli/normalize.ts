@@ -179,8 +179,8 @@ export function normalizeCommand(ctx: Context): Command {
   const cmd = new Command("normalize")
     .summary("Show normalized addresses and bodies, their keys, and conversation keys")
     .description(
-      "Show the normalized form of addresses and bodies with their 64-bit keys\n" +
-        "(signed decimal as stored, and hex), or a conversation key. No database.\n" +
+      "Show the normalized form of addresses and bodies with their 64-bit keys " +
+        "(signed decimal as stored, and hex), or a conversation key. No database. " +
         "Values starting with '-' go after '--'.",
     );
 
@@ -221,7 +221,7 @@ export function normalizeCommand(ctx: Context): Command {
   cmd.command("key")
     .summary("Compute a conversation key from a channel and participant addresses")
     .description(
-      "Compute a conversation key from the channel and every participant address\n" +
+      "Compute a conversation key from the channel and every participant address " +
         "(ours included), normalized, sorted and de-duplicated; mms threads with sms.",
     )
     .addArgument(new Argument("<channel>", "the message channel").choices(CHANNELS))

@@ -53,25 +53,43 @@ export function maskAddress(address: string): string {
   return head + "*".repeat(digits.length - tail.length - (head ? 1 : 0)) + tail;
 }
 
-const EMAIL_IN_TEXT = /[^\s'"<>(),;:@]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-const PHONE_IN_TEXT = /\+?\d[\d ().-]{5,}\d/g;
+// Email-like: local@domain.tld (Unicode letters allowed).
+const EMAIL = /[\p{L}\p{N}.!#$%&'*+\/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+// Phone-like: an optional +, then digits with spaces, dots, hyphens or
+// parentheses between them; not inside a word or an id, not the fraction of a
+// time (10:00:00.123456), and not a short code (sc:…).
+const PHONE = /(?<![\p{L}\p{N}_+])(?<!\d[:.])(?<!sc:)\+?[(\d][\d ().-]*\d(?![\p{L}\p{N}_])/gu;
+const DATE = /^\d{4}-\d{2}-\d{2}/;
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
- * Masks every email address and phone number found in free text (an error
- * message naming a value), so it can go to a log.
+ * Masks what looks like an email address or a phone number in free text
+ * (an error message), with `maskAddress`: `j***@example.com`,
+ * `+1******0123`. A phone number is a run of 7 or more digits, optionally
+ * after `+`, with spaces, dots, hyphens or parentheses between them; dates
+ * (`2026-11-21`) and IPv4 addresses are left alone, as are short codes
+ * (`sc:12345`) and runs of fewer than 7 digits. It errs on the side of
+ * masking: a long number that is not a phone number is masked too.
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { maskText } from "./redact.ts";
  * assert.equal(
- *   maskText("no endpoint for jane@example.com or +1 415 555 0100"),
- *   "no endpoint for j***@example.com or +1******0100",
+ *   maskText("no endpoint for +14155550123 or Jane.Doe@example.com at 2026-11-21 10:00"),
+ *   "no endpoint for +1******0123 or J***@example.com at 2026-11-21 10:00",
  * );
- * assert.equal(maskText("event 12 failed"), "event 12 failed");
+ * assert.equal(maskText("call (415) 555-0123"), "call ******0123");
+ * assert.equal(maskText("attempt 3 of 5, short code sc:12345"), "attempt 3 of 5, short code sc:12345");
  * ```
  */
 export function maskText(text: string): string {
-  return text.replace(EMAIL_IN_TEXT, (m) => maskAddress(m))
-    .replace(PHONE_IN_TEXT, (m) => maskAddress(m.replace(/[^\d+]/g, "")));
+  return text
+    .replace(EMAIL, (email) => maskAddress(email))
+    .replace(PHONE, (run) => {
+      const digits = run.replace(/\D/g, "").length;
+      // More than 15 digits is not one number, but may be two side by side.
+      if (digits < 7 || DATE.test(run) || IPV4.test(run)) return run;
+      return maskAddress(run);
+    });
 }

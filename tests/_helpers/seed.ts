@@ -133,3 +133,40 @@ export async function countersExact(sql: Sql): Promise<{ wrong: number; messages
       (select count(*)::int from messages) as messages`;
   return r;
 }
+
+/** A row of `inbound_events` to insert; intervals are PostgreSQL interval text. */
+export interface EventSpec {
+  status: "pending" | "processing" | "done" | "dead";
+  /** received_at = now() - this; default now. */
+  receivedAgo?: string;
+  /** available_at = now() + this (negative: in the past); default now (processing: lockedIn). */
+  availableIn?: string;
+  /** locked_until = now() + this (processing only). */
+  lockedIn?: string;
+  /** processed_at = now() - this (done only); default now. */
+  processedAgo?: string;
+  attempts?: number;
+  lastError?: string;
+  eventType?: string;
+}
+
+/** Inserts one event and returns its id. */
+export async function insertEvent(sql: Sql, spec: EventSpec): Promise<bigint> {
+  const processing = spec.status === "processing";
+  const lockedIn = processing ? (spec.lockedIn ?? "30 seconds") : null;
+  const availableIn = spec.availableIn ?? lockedIn ?? "0 seconds";
+  const [{ id }] = await sql<{ id: bigint }[]>`
+    insert into inbound_events
+      (event_type, payload, status, attempts, last_error, received_at, available_at,
+       locked_until, processed_at)
+    values (
+      ${spec.eventType ?? "message.received"}, '{}', ${spec.status}, ${spec.attempts ?? 0},
+      ${spec.lastError ?? null},
+      now() - ${spec.receivedAgo ?? "0 seconds"}::interval,
+      now() + ${availableIn}::interval,
+      ${lockedIn === null ? null : sql`now() + ${lockedIn}::interval`},
+      ${spec.status === "done" ? sql`now() - ${spec.processedAgo ?? "0 seconds"}::interval` : null}
+    )
+    returning id`;
+  return id;
+}

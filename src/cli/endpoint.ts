@@ -1,0 +1,150 @@
+/**
+ * `convo endpoint add|list`: our own numbers and mailboxes, mapped to the
+ * customer and provider that own them (how ingest routes an event).
+ *
+ * @module
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { isSupportedCountry } from "libphonenumber-js/max";
+import { withDatabase } from "../db/connect.ts";
+import { UsageError } from "../errors.ts";
+import {
+  addEndpoint,
+  type AddEndpointResult,
+  ENDPOINT_KINDS,
+  type EndpointRow,
+  listEndpoints,
+} from "../ingest/endpoints.ts";
+import { maskAddress } from "../log/redact.ts";
+import { hashHex } from "../normalize/hash.ts";
+import { type Column, formatRows, OUTPUT_FORMATS } from "./_format.ts";
+import type { Context } from "./context.ts";
+
+/** The columns of `endpoint list`, in every format. */
+const LIST_COLUMNS: readonly Column<EndpointRow>[] = [
+  { key: "customer" },
+  { key: "provider" },
+  { key: "kind" },
+  { key: "address" },
+  { key: "normalized" },
+  { key: "key", align: "right" },
+  { key: "key_hex" },
+  { key: "created_at" },
+];
+
+function checkRegion(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const region = value.toUpperCase();
+  if (!isSupportedCountry(region)) {
+    throw new UsageError(`invalid --region: current value is '${value}'`, {
+      hint: "expected a two-letter ISO 3166 region with a numbering plan, such as US, GB or DE",
+    });
+  }
+  return region;
+}
+
+/** The one line `endpoint add` prints. The address is the user's own input, so it is shown. */
+function describeAdd(
+  r: AddEndpointResult,
+  kind: string,
+  customer: string,
+  provider: string,
+): string {
+  const c = `${r.customerCreated ? "new " : ""}customer ${customer} (id ${r.customerId})`;
+  const p = `${r.providerCreated ? "new " : ""}provider ${provider} (id ${r.providerId})`;
+  return `${r.status} ${kind} ${r.normalized} for ${c}, ${p}; key ${r.key} (0x${hashHex(r.key)})\n`;
+}
+
+/**
+ * Builds `convo endpoint` with `add` and `list`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { run } from "./program.ts";
+ * await run(["endpoint", "add", "--customer", "acme", "--provider", "twilio", "--kind", "sms",
+ *   "+14155550100"], io);
+ * ```
+ */
+export function endpointCommand(ctx: Context): Command {
+  const cmd = new Command("endpoint")
+    .summary("Map our numbers and mailboxes to customers and providers")
+    .description(
+      "Our own numbers and mailboxes, mapped to the customer and provider that own them: " +
+        "how an inbound or outbound event is routed. An address routes to one customer.",
+    );
+
+  cmd.command("add")
+    .summary("Map an address to a customer and provider (created by name when absent)")
+    .description(
+      "Map an address to a customer and provider, creating the customer and the provider " +
+        "by name when absent (a new provider gets --kind as its kind). The address is " +
+        "normalized first; adding the same endpoint again changes nothing ('exists'). " +
+        "An address already mapped to another customer or provider is refused (exit 2). " +
+        "Addresses starting with '-' go after '--'.",
+    )
+    .argument("<address>", "phone number, short code, sender id or email address")
+    .requiredOption("--customer <name>", "customer name")
+    .requiredOption("--provider <name>", "provider name, within the customer")
+    .addOption(
+      new Option("--kind <kind>", "endpoint kind").choices(ENDPOINT_KINDS).makeOptionMandatory(),
+    )
+    .option(
+      "--region <region>",
+      "region for phone numbers without a country code (default: CONVO_DEFAULT_REGION or US)",
+    )
+    .action(async (address, opts) => {
+      const region = checkRegion(opts.region) ?? ctx.config().defaultRegion;
+      const log = ctx.logger();
+      const result = await withDatabase(
+        ctx.config(),
+        log,
+        { command: "endpoint", max: 1 },
+        (db) =>
+          addEndpoint(db.sql, {
+            customer: opts.customer,
+            provider: opts.provider,
+            kind: opts.kind,
+            address,
+            region,
+          }),
+      );
+      log.debug("endpoint " + result.status, {
+        kind: opts.kind,
+        address: maskAddress(result.normalized),
+        customer_id: result.customerId,
+        provider_id: result.providerId,
+        mapping_id: result.mappingId,
+      });
+      ctx.io.stdout(
+        describeAdd(result, opts.kind, opts.customer.trim(), opts.provider.trim()),
+      );
+    });
+
+  cmd.command("list")
+    .summary("List endpoint mappings")
+    .description(
+      "List endpoint mappings, by customer, kind and normalized address. Keys are " +
+        "signed decimal (as stored) and hex (as `convo normalize` prints them).",
+    )
+    .option("--customer <name>", "only this customer's endpoints")
+    .addOption(
+      new Option("--format <format>", "output format").choices(OUTPUT_FORMATS).default(
+        "table" as const,
+      ),
+    )
+    .action(async (opts) => {
+      const rows = await withDatabase(
+        ctx.config(),
+        ctx.logger(),
+        { command: "endpoint", max: 1 },
+        (db) => listEndpoints(db.sql, { customer: opts.customer }),
+      );
+      if (rows.length === 0 && opts.format === "table") {
+        ctx.io.stdout("no endpoints; add one with convo endpoint add\n");
+        return;
+      }
+      ctx.io.stdout(formatRows(rows, LIST_COLUMNS, opts.format));
+    });
+
+  return cmd;
+}

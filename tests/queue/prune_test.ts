@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import postgres from "postgres";
+import type { Sql } from "../../src/db/connect.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { embeddedMigrations } from "../../src/migrate/embedded.ts";
+import { migrateUp } from "../../src/migrate/runner.ts";
+import { pruneDone } from "../../src/queue/prune.ts";
+import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
+import { insertEvent } from "../_helpers/seed.ts";
+
+const logger = createLogger({ level: "error", write: () => {} });
+const DAY = 86_400_000;
+
+async function migrated(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
+  await withTestDatabase(async (db) => {
+    await migrateUp(db.sql, await embeddedMigrations(), { logger });
+    await fn(db);
+  });
+}
+
+/**
+ * 25 done events processed 8 days ago and, interleaved by id, events that
+ * must stay: done 6 days ago, and old events in every other state.
+ */
+async function fixture(sql: Sql): Promise<{ old: bigint[]; keep: bigint[] }> {
+  const old: bigint[] = [];
+  const keep: bigint[] = [];
+  for (let i = 0; i < 25; i++) {
+    old.push(
+      await insertEvent(sql, { status: "done", receivedAgo: "9 days", processedAgo: "8 days" }),
+    );
+    if (i % 5 === 0) {
+      keep.push(
+        await insertEvent(sql, { status: "done", receivedAgo: "9 days", processedAgo: "6 days" }),
+      );
+      keep.push(await insertEvent(sql, { status: "pending", receivedAgo: "9 days" }));
+      keep.push(await insertEvent(sql, { status: "dead", receivedAgo: "9 days", attempts: 5 }));
+      keep.push(await insertEvent(sql, { status: "processing", receivedAgo: "9 days" }));
+    }
+  }
+  return { old, keep };
+}
+
+async function ids(sql: Sql): Promise<bigint[]> {
+  return (await sql<{ id: bigint }[]>`select id from inbound_events order by id`).map((r) => r.id);
+}
+
+Deno.test("pruneDone() deletes only done events processed before the cutoff", async () => {
+  await migrated(async ({ sql }) => {
+    const { keep } = await fixture(sql);
+    const result = await pruneDone(sql, { olderThanMs: 7 * DAY });
+    assert.equal(result.deleted, 25);
+    assert.equal(result.batches, 1);
+    assert.deepEqual(await ids(sql), keep);
+
+    const [{ cutoff }] = await sql<{ cutoff: Date }[]>`select now() - interval '7 days' as cutoff`;
+    assert.ok(result.cutoff <= cutoff);
+
+    const again = await pruneDone(sql, { olderThanMs: 7 * DAY });
+    assert.deepEqual([again.deleted, again.batches], [0, 1]);
+    assert.deepEqual(await ids(sql), keep);
+  });
+});
+
+Deno.test("pruneDone() works in batches until none are left", async () => {
+  await migrated(async ({ sql }) => {
+    const { keep } = await fixture(sql);
+    const progress: number[] = [];
+    const result = await pruneDone(sql, {
+      olderThanMs: 7 * DAY,
+      batchSize: 10,
+      onBatch: (n) => progress.push(n),
+    });
+    // 25 rows in batches of 10: 10, 10, 5.
+    assert.equal(result.deleted, 25);
+    assert.equal(result.batches, 3);
+    assert.deepEqual(progress, [10, 20, 25]);
+    assert.deepEqual(await ids(sql), keep);
+  });
+});
+
+Deno.test("pruneDone() with an exact multiple of the batch size ends with an empty batch", async () => {
+  await migrated(async ({ sql }) => {
+    const { keep } = await fixture(sql);
+    const result = await pruneDone(sql, { olderThanMs: 7 * DAY, batchSize: 5 });
+    assert.deepEqual([result.deleted, result.batches], [25, 6]);
+    assert.deepEqual(await ids(sql), keep);
+  });
+});
+
+Deno.test("pruneDone() with 0 deletes every done event processed before now", async () => {
+  await migrated(async ({ sql }) => {
+    const { keep } = await fixture(sql);
+    const result = await pruneDone(sql, { olderThanMs: 0, batchSize: 7 });
+    assert.equal(result.deleted, 30);
+    const left = await sql`select status from inbound_events where status = 'done'`;
+    assert.equal(left.length, 0);
+    assert.equal((await ids(sql)).length, keep.length - 5);
+  });
+});
+
+Deno.test("pruneDone() leaves rows another transaction holds locked, and does not wait for them", async () => {
+  await migrated(async ({ sql, url }) => {
+    const { old, keep } = await fixture(sql);
+    const held = old[3];
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    let locked: () => void = () => {};
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = sql.begin(async (tx) => {
+      await tx`select id from inbound_events where id = ${held} for update`;
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      // Were prune to wait for the lock, the statement timeout would fail the
+      // test instead of hanging it.
+      const guarded = postgres(url, {
+        max: 1,
+        types: { bigint: postgres.BigInt },
+        onnotice: () => {},
+        connection: { statement_timeout: 10_000 },
+      }) as unknown as Sql;
+      try {
+        const result = await pruneDone(guarded, { olderThanMs: 7 * DAY, batchSize: 10 });
+        assert.equal(result.deleted, 24);
+      } finally {
+        await guarded.end();
+      }
+    } finally {
+      release();
+      await holder;
+    }
+    assert.deepEqual(await ids(sql), [...keep, held].sort((a, b) => (a < b ? -1 : 1)));
+  });
+});
+
+Deno.test("pruneDone() refuses a negative age and a bad batch size", async () => {
+  await migrated(async ({ sql }) => {
+    await assert.rejects(() => pruneDone(sql, { olderThanMs: -1 }), RangeError);
+    await assert.rejects(() => pruneDone(sql, { olderThanMs: 1, batchSize: 0 }), RangeError);
+    await assert.rejects(() => pruneDone(sql, { olderThanMs: 1, batchSize: 1.5 }), RangeError);
+  });
+});

@@ -10,6 +10,7 @@
  * @module
  */
 import meta from "../../deno.json" with { type: "json" };
+import { V8_FLAGS } from "./v8_flags.ts";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -25,7 +26,7 @@ if (import.meta.main) {
     console.error(`error: DENORT_BIN names '${denort}', which is not a file`);
     Deno.exit(1);
   }
-  const args = ["compile", "-A", "--output", output];
+  const args = ["compile", "-A", `--v8-flags=${V8_FLAGS}`, "--output", output];
   if (target) args.push("--target", target);
   args.push(`${root}main.ts`);
   const built = await new Deno.Command(Deno.execPath(), { args, cwd: root }).spawn().status;

@@ -193,7 +193,14 @@ export function workCommand(ctx: Context): Command {
         },
       );
       if (metrics) await writeMetricsFile(metrics, renderMetrics(stats, { running: false }));
-      log.info("worker stopped", { ...stats, elapsedMs: Math.round(stats.elapsedMs) });
+      const memory = Deno.memoryUsage();
+      log.info("worker stopped", {
+        ...stats,
+        elapsedMs: Math.round(stats.elapsedMs),
+        rss_mb: Math.round(memory.rss / 1048576),
+        heap_used_mb: Math.round(memory.heapUsed / 1048576),
+        heap_total_mb: Math.round(memory.heapTotal / 1048576),
+      });
       ctx.io.stdout(summary(stats) + "\n");
     });
 }

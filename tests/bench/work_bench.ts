@@ -1,0 +1,280 @@
+/**
+ * `convo work` benchmark (not a test: it measures, never fails on a figure).
+ *
+ * - drain: N realistic events (tests/bench/_generate.ts) already in the queue,
+ *   drained by `convo work --drain` as 1 process and as 2 processes; events/s
+ *   over the wall time of the processes, and their peak RSS (/usr/bin/time).
+ * - latency: a long-running `convo work` while a producer inserts 1 000
+ *   events/s in small batches; enqueue (commit) → done (seen by a 5 ms poll)
+ *   per event, p50/p95/p99.
+ *
+ * Usage: `deno run -A tests/bench/work_bench.ts [--count 200000] [--runs 3]
+ * [--latency-seconds 20] [--json] [--skip-drain] [--skip-latency]`
+ * (or `deno task bench work`). It creates and drops its own database on
+ * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import { parseArgs } from "node:util";
+import type { Sql } from "../../src/db/connect.ts";
+import { parseEventLine } from "../../src/events/envelope.ts";
+import { baseEnv, MAIN } from "../_helpers/cli.ts";
+import { createTestDatabase } from "../_helpers/db.ts";
+import { migrate, seedEndpoints } from "../_helpers/seed.ts";
+import { generateEvents } from "./_generate.ts";
+import { V8_FLAGS } from "../../src/build/v8_flags.ts";
+
+const { values: args } = parseArgs({
+  args: Deno.args,
+  options: {
+    count: { type: "string", default: "200000" },
+    runs: { type: "string", default: "3" },
+    "latency-seconds": { type: "string", default: "20" },
+    "batch-size": { type: "string", default: "500" },
+    json: { type: "boolean", default: false },
+    "skip-drain": { type: "boolean", default: false },
+    "skip-latency": { type: "boolean", default: false },
+  },
+});
+const COUNT = Number(args.count);
+const RUNS = Number(args.runs);
+const LATENCY_SECONDS = Number(args["latency-seconds"]);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+const DATA_TABLES = "message_attachments, attachments, messages, conversation_participants, " +
+  "conversations, contact_addresses, contacts, phone_numbers, email_addresses, xms_bodies, " +
+  "email_bodies, attachment_urls, inbound_events";
+
+/** Queues the lines as `convo enqueue` stores them (idempotency keys, duplicates dropped). */
+async function fillQueue(sql: Sql, lines: readonly string[]): Promise<number> {
+  let stored = 0;
+  for (let i = 0; i < lines.length; i += 5000) {
+    const types: string[] = [];
+    const payloads: string[] = [];
+    const keys: (string | null)[] = [];
+    for (const line of lines.slice(i, i + 5000)) {
+      const r = parseEventLine(line, { maxPayloadBytes: 1 << 20 });
+      if (r.ok !== true) continue;
+      types.push(r.event.eventType);
+      payloads.push(JSON.stringify(r.event.payload));
+      keys.push(r.event.idempotencyKey);
+    }
+    const res = await sql`
+      insert into inbound_events (event_type, payload, idempotency_key)
+      select t, p::jsonb, k from unnest(${types}::text[], ${payloads}::text[], ${keys}::text[])
+        as x(t, p, k)
+      on conflict do nothing`;
+    stored += res.count;
+  }
+  return stored;
+}
+
+interface ProcessRun {
+  code: number;
+  stdout: string;
+  rssKb: number;
+}
+
+function startWorker(url: string, extra: string[]): Deno.ChildProcess {
+  return new Deno.Command("/usr/bin/time", {
+    // The heap settings the compiled binary carries (src/build/v8_flags.ts).
+    args: [
+      "-f",
+      "RSS_KB=%M",
+      Deno.execPath(),
+      "run",
+      "-A",
+      `--v8-flags=${V8_FLAGS}`,
+      MAIN,
+      "work",
+      ...extra,
+    ],
+    env: { ...baseEnv(), DATABASE_URL: url, CONVO_LOG_FORMAT: "json", CONVO_LOG_LEVEL: "warn" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finish(child: Deno.ChildProcess): Promise<ProcessRun> {
+  const out = await child.output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    rssKb: Number(/RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0),
+  };
+}
+
+async function drain(
+  sql: Sql,
+  url: string,
+  lines: readonly string[],
+  endpoints: Parameters<typeof seedEndpoints>[1],
+  processes: number,
+) {
+  await sql.unsafe(`truncate ${DATA_TABLES} restart identity cascade`);
+  await seedEndpoints(sql, endpoints);
+  const queued = await fillQueue(sql, lines);
+  await sql`vacuum analyze inbound_events`.catch(() => {});
+  const started = performance.now();
+  const children = Array.from(
+    { length: processes },
+    () => startWorker(url, ["--drain", "--batch-size", args["batch-size"]!]),
+  );
+  const runs = await Promise.all(children.map(finish));
+  const seconds = (performance.now() - started) / 1000;
+  const [{ done, messages }] = await sql<{ done: number; messages: number }[]>`
+    select (select count(*)::int from inbound_events where status = 'done') as done,
+           (select count(*)::int from messages) as messages`;
+  if (runs.some((r) => r.code !== 0) || done !== queued) {
+    throw new Error(
+      `drain failed: ${done}/${queued} done; ${runs.map((r) => r.stdout).join(" | ")}`,
+    );
+  }
+  return {
+    queued,
+    messages,
+    seconds,
+    rate: queued / seconds,
+    rssMb: Math.max(...runs.map((r) => r.rssKb)) / 1024,
+  };
+}
+
+async function latency(
+  sql: Sql,
+  url: string,
+  lines: readonly string[],
+  endpoints: Parameters<typeof seedEndpoints>[1],
+) {
+  await sql.unsafe(`truncate ${DATA_TABLES} restart identity cascade`);
+  await seedEndpoints(sql, endpoints);
+  const worker = startWorker(url, []);
+  // Let it start and LISTEN.
+  for (let i = 0; i < 200; i++) {
+    const [r] = await sql`select count(*)::int as n from pg_stat_activity
+      where application_name = 'convo work' and query ilike 'listen%'`;
+    if (r.n > 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const committedAt = new Map<string, number>();
+  const doneAt = new Map<string, number>();
+  let polling = true;
+  let lastSeen = 0n;
+  const poller = (async () => {
+    for (;;) {
+      const rows = await sql<{ id: bigint }[]>`
+        select id from inbound_events where status = 'done' and id > ${lastSeen} order by id`;
+      const now = performance.now();
+      for (const r of rows) {
+        doneAt.set(r.id.toString(), now);
+        if (r.id > lastSeen) lastSeen = r.id;
+      }
+      if (!polling) {
+        const [{ open }] = await sql<{ open: number }[]>`
+          select count(*)::int as open from inbound_events where status in ('pending', 'processing')`;
+        if (open === 0) break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  // 1 000 events/s: 10 events every 10 ms, each batch one transaction.
+  const perTick = 10;
+  const ticks = LATENCY_SECONDS * 100;
+  const started = performance.now();
+  let next = 0;
+  for (let t = 0; t < ticks; t++) {
+    const batch = lines.slice(next, next + perTick);
+    next += perTick;
+    const parsed = batch.map((l) => parseEventLine(l, { maxPayloadBytes: 1 << 20 }))
+      .filter((r) => r.ok === true);
+    const rows = await sql<{ id: bigint }[]>`
+      insert into inbound_events (event_type, payload, idempotency_key)
+      select t, p::jsonb, k from unnest(
+        ${parsed.map((r) => r.event.eventType)}::text[],
+        ${parsed.map((r) => JSON.stringify(r.event.payload))}::text[],
+        ${parsed.map((r) => r.event.idempotencyKey)}::text[]) as x(t, p, k)
+      on conflict do nothing returning id`;
+    const at = performance.now();
+    for (const r of rows) committedAt.set(r.id.toString(), at);
+    const wait = started + (t + 1) * 10 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const produced = committedAt.size / ((performance.now() - started) / 1000);
+  polling = false;
+  await poller;
+  // SIGTERM to the worker itself: /usr/bin/time does not pass signals on.
+  await new Deno.Command("pkill", { args: ["-TERM", "-P", String(worker.pid)] }).output();
+  const run = await finish(worker);
+  const lat = [...committedAt].filter(([id]) => doneAt.has(id)).map(([id, at]) =>
+    doneAt.get(id)! - at
+  );
+  return {
+    events: committedAt.size,
+    notDone: committedAt.size - lat.length,
+    produced,
+    p50: pct(lat, 50),
+    p95: pct(lat, 95),
+    p99: pct(lat, 99),
+    max: Math.max(...lat),
+    rssMb: run.rssKb / 1024,
+  };
+}
+
+if (import.meta.main) {
+  const db = await createTestDatabase();
+  const report: Record<string, unknown> = { count: COUNT, runs: RUNS };
+  try {
+    await migrate(db.sql);
+    const { lines, endpoints } = generateEvents(COUNT, 1);
+    if (!args["skip-drain"]) {
+      for (const processes of [1, 2]) {
+        const rates: number[] = [];
+        const rss: number[] = [];
+        let queued = 0;
+        for (let i = 0; i < RUNS; i++) {
+          const r = await drain(db.sql, db.url, lines, endpoints, processes);
+          rates.push(r.rate);
+          rss.push(r.rssMb);
+          queued = r.queued;
+          if (!args.json) {
+            console.log(
+              `drain, ${processes} process(es), run ${i + 1}: ${r.queued} events in ${
+                r.seconds.toFixed(1)
+              } s = ${Math.round(r.rate)} events/s, peak RSS ${r.rssMb.toFixed(0)} MB`,
+            );
+          }
+        }
+        report[`drain_${processes}`] = {
+          events: queued,
+          median_events_per_s: Math.round(median(rates)),
+          min: Math.round(Math.min(...rates)),
+          max: Math.round(Math.max(...rates)),
+          peak_rss_mb: Math.round(Math.max(...rss)),
+        };
+      }
+    }
+    if (!args["skip-latency"]) {
+      const l = await latency(db.sql, db.url, lines, endpoints);
+      report.latency = {
+        events: l.events,
+        not_done: l.notDone,
+        produced_per_s: Math.round(l.produced),
+        p50_ms: Number(l.p50.toFixed(1)),
+        p95_ms: Number(l.p95.toFixed(1)),
+        p99_ms: Number(l.p99.toFixed(1)),
+        max_ms: Number(l.max.toFixed(1)),
+        worker_rss_mb: Math.round(l.rssMb),
+      };
+    }
+  } finally {
+    await db.drop();
+  }
+  console.log(args.json ? JSON.stringify(report) : report);
+}

@@ -13,6 +13,10 @@ import { redactUrl } from "../log/redact.ts";
 import type { Context, Io } from "./context.ts";
 import { migrateCommand } from "./migrate.ts";
 import { normalizeCommand } from "./normalize.ts";
+import { enqueueCommand } from "./enqueue.ts";
+import { workCommand } from "./work.ts";
+import { queueCommand } from "./queue.ts";
+import { endpointCommand } from "./endpoint.ts";
 
 /** The program's version, from `deno.json`. */
 export const VERSION: string = meta.version;
@@ -27,7 +31,7 @@ export interface RunOptions {
 export function buildProgram(ctx: Context): Command {
   const program = new Command("convo")
     .description(
-      "Owns the PostgreSQL side of a messaging backend: migrations, the inbound event queue,\n" +
+      "Owns the PostgreSQL side of a messaging backend: migrations, the inbound event queue, " +
         "conversation ingest and the conversation overview.",
     )
     .version(VERSION, "-V, --version", "print the version")
@@ -50,6 +54,10 @@ export function buildProgram(ctx: Context): Command {
 
   program.addCommand(migrateCommand(ctx));
   program.addCommand(normalizeCommand(ctx));
+  program.addCommand(endpointCommand(ctx));
+  program.addCommand(enqueueCommand(ctx));
+  program.addCommand(workCommand(ctx));
+  program.addCommand(queueCommand(ctx));
   return program;
 }
 
@@ -153,7 +161,7 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
       ) {
         return ExitCode.Ok;
       }
-      const message = err.message.replace(/^error:\s*/, "");
+      const message = err.message.replace(/^error:\s*/, "").replace(/\.$/, "");
       if (err.code === "commander.help" || err.code === "commander.executeSubCommandAsync") {
         // `convo` or `convo migrate` alone: the help went to stderr.
         return ExitCode.Usage;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import net from "node:net";
 import postgres from "postgres";
 import type { Config } from "../config.ts";
 import { ConvoError } from "../errors.ts";
@@ -53,6 +54,28 @@ function targetOf(url: string): Target {
 }
 
 /**
+ * Opens the TCP (or Unix) socket postgres.js talks over, with TCP_NODELAY:
+ * postgres.js makes a plain socket, and with Nagle's algorithm on, a small
+ * query after a large write waited for the delayed ACK — about 43 ms instead
+ * of 0.8 ms here.
+ */
+function connectNoDelay(
+  options: { host: string[]; port: number[]; path?: string | false },
+): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = options.path
+      ? net.connect(options.path)
+      : net.connect({ host: options.host[0], port: options.port[0], noDelay: true });
+    socket.once("error", reject);
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+  });
+}
+
+/**
  * Makes the postgres.js client with convo's settings. Lazy: nothing connects
  * until the first query.
  */
@@ -61,6 +84,8 @@ export function createClient(
   options: { max: number; applicationName: string; connectTimeoutSeconds: number; logger: Logger },
 ): Sql {
   return postgres(url, {
+    // Undocumented in postgres.js's types but supported (connection.js createSocket).
+    ...{ socket: connectNoDelay } as Record<never, never>,
     max: options.max,
     connect_timeout: options.connectTimeoutSeconds,
     // Idle connections are closed so a finished cron run leaves nothing open.

@@ -131,4 +131,3 @@ export async function queueStatus(sql: Sql): Promise<QueueStatus> {
     deadRecent: deadRecent.map((d) => ({ ...d })),
   };
 }
-

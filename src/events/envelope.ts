@@ -9,6 +9,7 @@ import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
 import { EventPayloadError } from "./errors.ts";
 import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
 import { providerMessageId, validatePayload } from "./validate_payload.ts";
+import { utf8Length } from "../utf8.ts";
 
 /** Options of {@link parseEventLine}. */
 export interface ParseEventLineOptions {
@@ -211,24 +212,6 @@ function quote(text: string): string {
   // deno-lint-ignore no-control-regex
   const clean = text.slice(0, 40).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029']/g, "?");
   return `'${clean}${text.length > 40 ? "…" : ""}'`;
-}
-
-/** UTF-8 length as `TextEncoder` would encode it (a lone surrogate as U+FFFD, 3 bytes). */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else bytes += 3;
-    } else bytes += 3;
-  }
-  return bytes;
 }
 
 /**

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { utf8Length } from "../utf8.ts";
 
 /** One line of the input, numbered from 1. */
 export type Line =
@@ -289,19 +290,4 @@ class LineSplitter {
       return { lineNo, invalid: NOT_UTF8 };
     }
   }
-}
-
-/** UTF-8 length of a well-formed string (decoded from UTF-8, so no lone surrogates). */
-function utf8Length(text: string): number {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
 }

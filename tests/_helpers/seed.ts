@@ -9,6 +9,7 @@ import { createLogger } from "../../src/log/logger.ts";
 import { embeddedMigrations } from "../../src/migrate/embedded.ts";
 import { migrateUp } from "../../src/migrate/runner.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
+import { type TestDatabase, withTestDatabase } from "./db.ts";
 import { normalizeAddress } from "../../src/normalize/address.ts";
 
 /** Applies the whole schema. */
@@ -169,4 +170,12 @@ export async function insertEvent(sql: Sql, spec: EventSpec): Promise<bigint> {
     )
     returning id`;
   return id;
+}
+
+/** Runs `fn` with a fresh database that has the whole schema, dropped afterwards. */
+export async function withMigratedDatabase(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
+  await withTestDatabase(async (db) => {
+    await migrate(db.sql);
+    await fn(db);
+  });
 }

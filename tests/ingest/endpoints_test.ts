@@ -3,19 +3,10 @@ import { createClient, type Sql } from "../../src/db/connect.ts";
 import { ConvoError, UsageError } from "../../src/errors.ts";
 import { addEndpoint, listEndpoints, normalizeEndpoint } from "../../src/ingest/endpoints.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
-import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
+import { withMigratedDatabase } from "../_helpers/seed.ts";
 
 const logger = createLogger({ level: "error", write: () => {} });
-
-async function migrated(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
-  await withTestDatabase(async (db) => {
-    await migrateUp(db.sql, await embeddedMigrations(), { logger });
-    await fn(db);
-  });
-}
 
 async function counts(sql: Sql) {
   const [row] = await sql<
@@ -30,7 +21,7 @@ async function counts(sql: Sql) {
 }
 
 Deno.test("addEndpoint() adds customer, provider, address row and mapping, then reports exists", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const input = {
       customer: "acme",
       provider: "twilio",
@@ -75,7 +66,7 @@ Deno.test("addEndpoint() adds customer, provider, address row and mapping, then 
 });
 
 Deno.test("addEndpoint() a second time changes nothing, not even identity sequences or updated_at", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const input = { customer: "acme", provider: "pm", kind: "email" as const, address: "a@x.com" };
     await addEndpoint(sql, input);
     const snapshot = () =>
@@ -91,7 +82,7 @@ Deno.test("addEndpoint() a second time changes nothing, not even identity sequen
 });
 
 Deno.test("addEndpoint() maps formatted, national and E.164 forms of one number to one mapping", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const base = { customer: "acme", provider: "twilio", kind: "sms" as const };
     const a = await addEndpoint(sql, { ...base, address: "(415) 555-0100" });
     const b = await addEndpoint(sql, { ...base, address: "415.555.0100" });
@@ -114,7 +105,7 @@ Deno.test("addEndpoint() maps formatted, national and E.164 forms of one number 
 });
 
 Deno.test("addEndpoint() maps mixed-case and +tagged forms of one email address to one mapping", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const base = { customer: "acme", provider: "postmark", kind: "email" as const };
     const a = await addEndpoint(sql, { ...base, address: "Support@Example.com" });
     const b = await addEndpoint(sql, { ...base, address: "support+web@EXAMPLE.COM" });
@@ -139,7 +130,7 @@ Deno.test("addEndpoint() maps mixed-case and +tagged forms of one email address 
 });
 
 Deno.test("addEndpoint() run concurrently on two connections: one mapping, both succeed", async () => {
-  await migrated(async ({ sql, url }) => {
+  await withMigratedDatabase(async ({ sql, url }) => {
     const other = createClient(url, {
       max: 1,
       applicationName: "convo tests 2",
@@ -178,7 +169,7 @@ Deno.test("addEndpoint() run concurrently on two connections: one mapping, both 
 });
 
 Deno.test("addEndpoint() run concurrently for two customers: one wins, the other is told who owns it", async () => {
-  await migrated(async ({ sql, url }) => {
+  await withMigratedDatabase(async ({ sql, url }) => {
     const other = createClient(url, {
       max: 1,
       applicationName: "convo tests 2",
@@ -208,7 +199,7 @@ Deno.test("addEndpoint() run concurrently for two customers: one wins, the other
 });
 
 Deno.test("addEndpoint() refuses an address mapped to another customer, naming it, and creates nothing", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await addEndpoint(sql, {
       customer: "acme",
       provider: "twilio",
@@ -240,7 +231,7 @@ Deno.test("addEndpoint() refuses an address mapped to another customer, naming i
 });
 
 Deno.test("addEndpoint() refuses an address mapped to the same customer under another provider", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const base = { customer: "acme", kind: "email" as const, address: "help@acme.test" };
     await addEndpoint(sql, { ...base, provider: "postmark" });
     await assert.rejects(
@@ -259,7 +250,7 @@ Deno.test("addEndpoint() refuses an address mapped to the same customer under an
 });
 
 Deno.test("addEndpoint() allows the same number as another kind (unique per kind)", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const base = { customer: "acme", provider: "twilio", address: "+14155550100" };
     const sms = await addEndpoint(sql, { ...base, kind: "sms" });
     const mms = await addEndpoint(sql, { ...base, kind: "mms" });
@@ -272,7 +263,7 @@ Deno.test("addEndpoint() allows the same number as another kind (unique per kind
 });
 
 Deno.test("addEndpoint() keeps an existing provider's kind", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await addEndpoint(sql, {
       customer: "acme",
       provider: "twilio",
@@ -291,7 +282,7 @@ Deno.test("addEndpoint() keeps an existing provider's kind", async () => {
 });
 
 Deno.test("addEndpoint() refuses a bad address with the value and the reason, writing nothing", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const cases: [kind: "sms" | "email", address: string, reason: RegExp][] = [
       ["sms", "12", /current value is '12' \(too short/],
       ["sms", "+1 (415) 555", /current value is '\+1 \(415\) 555' \(not a possible/],
@@ -312,7 +303,7 @@ Deno.test("addEndpoint() refuses a bad address with the value and the reason, wr
 });
 
 Deno.test("addEndpoint() refuses blank names and names with control characters; trims names", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const base = { kind: "sms" as const, address: "+14155550100" };
     for (
       const [customer, provider] of [[" ", "p"], ["acme", ""], ["a\nb", "p"], ["a", "p\x1b[31m"]]
@@ -332,7 +323,7 @@ Deno.test("addEndpoint() refuses blank names and names with control characters; 
 });
 
 Deno.test("addEndpoint() refuses an address whose 64-bit key holds another address (collision)", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const key = hash64("+14155550100");
     // A stand-in for a real collision: the key already holds another number.
     await sql`insert into phone_numbers (id, raw, e164, hash) values (${key}, 'x', '+19995550123', ${key})`;
@@ -362,7 +353,7 @@ Deno.test("addEndpoint() refuses an address whose 64-bit key holds another addre
 });
 
 Deno.test("listEndpoints() lists by customer, kind and normalized address, filtered by customer", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const add = (
       customer: string,
       provider: string,
@@ -414,7 +405,7 @@ Deno.test("normalizeEndpoint() turns normalizer errors into usage errors", () =>
 });
 
 Deno.test("addEndpoint() refuses a number mapped as sms to one customer and mms to another", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await addEndpoint(sql, {
       customer: "acme",
       provider: "twilio",

@@ -5,19 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
-import { withTestDatabase } from "../_helpers/db.ts";
-
-const logger = createLogger({ level: "error", write: () => {} });
-
-async function migrated(fn: (sql: Sql) => Promise<void>): Promise<void> {
-  await withTestDatabase(async ({ sql }) => {
-    await migrateUp(sql, await embeddedMigrations(), { logger });
-    await fn(sql);
-  });
-}
+import { withMigratedDatabase } from "../_helpers/seed.ts";
 
 async function rejectsWith(sql: Sql, code: string, constraint: string | null, query: string) {
   await assert.rejects(
@@ -31,7 +19,7 @@ async function rejectsWith(sql: Sql, code: string, constraint: string | null, qu
 }
 
 Deno.test("schema: seed 004's sample inserts work (customer, contact, conversation, message)", async () => {
-  await migrated(async (sql) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const [{ id: customerId }] = await sql`
       insert into customers (name) values ('Acme, Inc.') returning id`;
     const [{ id: contactId }] = await sql`
@@ -78,7 +66,7 @@ Deno.test("schema: seed 004's sample inserts work (customer, contact, conversati
 });
 
 Deno.test("schema: foreign keys refuse orphans and cross-customer references", async () => {
-  await migrated(async (sql) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await sql.unsafe(`
       insert into customers (id, name) values (1, 'a'), (2, 'b');
       insert into providers (id, customer_id, kind, name) values (10, 1, 'sms', 'twilio');
@@ -115,7 +103,7 @@ Deno.test("schema: foreign keys refuse orphans and cross-customer references", a
 });
 
 Deno.test("schema: uniques give one conversation per key, one message per provider id", async () => {
-  await migrated(async (sql) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await sql.unsafe(`
       insert into customers (id, name) values (1, 'a');
       insert into providers (id, customer_id, kind, name) values (10, 1, 'sms', 'twilio');
@@ -157,7 +145,7 @@ Deno.test("schema: uniques give one conversation per key, one message per provid
 });
 
 Deno.test("schema: CHECK constraints guard the normalized forms and the id = hash rule", async () => {
-  await migrated(async (sql) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const good = [
       `insert into phone_numbers values (1, '(415) 555-0100', '+14155550100', 1)`,
       `insert into phone_numbers values (2, '12345', 'sc:12345', 2)`,
@@ -202,7 +190,7 @@ Deno.test("schema: CHECK constraints guard the normalized forms and the id = has
 });
 
 Deno.test("schema: updated_at follows updates", async () => {
-  await migrated(async (sql) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const [c] = await sql`
       insert into customers (name) values ('a') returning id, updated_at`;
     await sql`select pg_sleep(0.01)`;
@@ -213,7 +201,7 @@ Deno.test("schema: updated_at follows updates", async () => {
 });
 
 Deno.test("schema: inbound_events defaults make an insert claimable at once", async () => {
-  await migrated(async (sql) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const [e] = await sql`
       insert into inbound_events (event_type, payload) values ('message.received', '{"a":1}')
       returning status, attempts, available_at <= now() as ready, received_at is not null as stamped`;

@@ -1,22 +1,10 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import type { Sql } from "../../src/db/connect.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
 import { pruneDone } from "../../src/queue/prune.ts";
-import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
-import { insertEvent } from "../_helpers/seed.ts";
+import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
-const logger = createLogger({ level: "error", write: () => {} });
 const DAY = 86_400_000;
-
-async function migrated(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
-  await withTestDatabase(async (db) => {
-    await migrateUp(db.sql, await embeddedMigrations(), { logger });
-    await fn(db);
-  });
-}
 
 /**
  * 25 done events processed 8 days ago and, interleaved by id, events that
@@ -46,7 +34,7 @@ async function ids(sql: Sql): Promise<bigint[]> {
 }
 
 Deno.test("pruneDone() deletes only done events processed before the cutoff", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { keep } = await fixture(sql);
     const result = await pruneDone(sql, { olderThanMs: 7 * DAY });
     assert.equal(result.deleted, 25);
@@ -63,7 +51,7 @@ Deno.test("pruneDone() deletes only done events processed before the cutoff", as
 });
 
 Deno.test("pruneDone() works in batches until none are left", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { keep } = await fixture(sql);
     const progress: number[] = [];
     const result = await pruneDone(sql, {
@@ -80,7 +68,7 @@ Deno.test("pruneDone() works in batches until none are left", async () => {
 });
 
 Deno.test("pruneDone() with an exact multiple of the batch size ends with an empty batch", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { keep } = await fixture(sql);
     const result = await pruneDone(sql, { olderThanMs: 7 * DAY, batchSize: 5 });
     assert.deepEqual([result.deleted, result.batches], [25, 6]);
@@ -89,7 +77,7 @@ Deno.test("pruneDone() with an exact multiple of the batch size ends with an emp
 });
 
 Deno.test("pruneDone() with 0 deletes every done event processed before now", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { keep } = await fixture(sql);
     const result = await pruneDone(sql, { olderThanMs: 0, batchSize: 7 });
     assert.equal(result.deleted, 30);
@@ -100,7 +88,7 @@ Deno.test("pruneDone() with 0 deletes every done event processed before now", as
 });
 
 Deno.test("pruneDone() leaves rows another transaction holds locked, and does not wait for them", async () => {
-  await migrated(async ({ sql, url }) => {
+  await withMigratedDatabase(async ({ sql, url }) => {
     const { old, keep } = await fixture(sql);
     const held = old[3];
     let release: () => void = () => {};
@@ -137,7 +125,7 @@ Deno.test("pruneDone() leaves rows another transaction holds locked, and does no
 });
 
 Deno.test("pruneDone() refuses a negative age and a bad batch size", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await assert.rejects(() => pruneDone(sql, { olderThanMs: -1 }), RangeError);
     await assert.rejects(() => pruneDone(sql, { olderThanMs: 1, batchSize: 0 }), RangeError);
     await assert.rejects(() => pruneDone(sql, { olderThanMs: 1, batchSize: 1.5 }), RangeError);

@@ -1,20 +1,7 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
 import { QUEUE_CHANNEL, retryDead } from "../../src/queue/retry.ts";
-import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
-import { insertEvent } from "../_helpers/seed.ts";
-
-const logger = createLogger({ level: "error", write: () => {} });
-
-async function migrated(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
-  await withTestDatabase(async (db) => {
-    await migrateUp(db.sql, await embeddedMigrations(), { logger });
-    await fn(db);
-  });
-}
+import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
 /** Every event's state, by id, for before/after comparisons. */
 async function snapshot(sql: Sql) {
@@ -50,7 +37,7 @@ async function fixture(sql: Sql) {
 }
 
 Deno.test("retryDead() puts every dead event back to pending, claimable now, attempts reset", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { others, dead } = await fixture(sql);
     const before = await snapshot(sql);
     const result = await retryDead(sql);
@@ -78,7 +65,7 @@ Deno.test("retryDead() puts every dead event back to pending, claimable now, att
 });
 
 Deno.test("retryDead() with ids retries only those dead ones and reports the rest", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { others, dead } = await fixture(sql);
     const before = await snapshot(sql);
     const missing = 999_999n;
@@ -106,7 +93,7 @@ Deno.test("retryDead() with ids retries only those dead ones and reports the res
 });
 
 Deno.test("retryDead() notifies the queue's channel once it commits, and only when it retried", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     const { dead } = await fixture(sql);
     const heard: string[] = [];
     const waiting = new Map<string, () => void>();

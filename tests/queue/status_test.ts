@@ -1,25 +1,12 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import type { Sql } from "../../src/db/connect.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
 import { maskText } from "../../src/log/redact.ts";
 import { queueStatus } from "../../src/queue/status.ts";
-import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
-import { insertEvent } from "../_helpers/seed.ts";
-
-const logger = createLogger({ level: "error", write: () => {} });
-
-async function migrated(fn: (db: TestDatabase) => Promise<void>): Promise<void> {
-  await withTestDatabase(async (db) => {
-    await migrateUp(db.sql, await embeddedMigrations(), { logger });
-    await fn(db);
-  });
-}
+import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
 Deno.test("queueStatus() of an empty queue: zeros, no age, no dead", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     assert.deepEqual(await queueStatus(sql), {
       pending: 0,
       scheduled: 0,
@@ -35,7 +22,7 @@ Deno.test("queueStatus() of an empty queue: zeros, no age, no dead", async () =>
 });
 
 Deno.test("queueStatus() counts events in every state", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     // Claimable pending: the oldest was received 10 minutes ago.
     for (const age of ["10 minutes", "5 minutes", "1 minute"]) {
       await insertEvent(sql, { status: "pending", receivedAgo: age });
@@ -90,7 +77,7 @@ Deno.test("queueStatus() counts events in every state", async () => {
 });
 
 Deno.test("queueStatus() reports no age when every pending event is scheduled for later", async () => {
-  await migrated(async ({ sql }) => {
+  await withMigratedDatabase(async ({ sql }) => {
     await insertEvent(sql, { status: "pending", receivedAgo: "1 hour", availableIn: "1 minute" });
     const s = await queueStatus(sql);
     assert.equal(s.pending, 1);
@@ -106,7 +93,7 @@ function nodes(plan: Record<string, unknown>): Record<string, unknown>[] {
 }
 
 Deno.test("queueStatus() reads only the done rows' entries to count them: no other seq scan", async () => {
-  await migrated(async ({ sql, url }) => {
+  await withMigratedDatabase(async ({ sql, url }) => {
     // A queue that is mostly done rows, as in production.
     await sql`
       insert into inbound_events (event_type, payload, status, attempts, processed_at)

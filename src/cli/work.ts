@@ -8,11 +8,11 @@ import { withDatabase } from "../db/connect.ts";
 import { formatDuration } from "../duration.ts";
 import { UsageError } from "../errors.ts";
 import { errorText } from "../ingest/errors.ts";
-import { processBatch } from "../ingest/process.ts";
+import { prepareBatch, type PreparedBatch, writeBatch } from "../ingest/process.ts";
 import { createRouter } from "../ingest/route.ts";
 import { WriteCache } from "../ingest/cache.ts";
 import { maskText } from "../log/redact.ts";
-import { claimEvents, extendClaims, recordOutcomes } from "../queue/claim.ts";
+import { claimEvents, extendClaims, recordOutcomes, releaseEvents } from "../queue/claim.ts";
 import { renderMetrics, writeMetricsFile } from "../queue/metrics.ts";
 import type { ClaimedEvent, Outcome } from "../queue/types.ts";
 import { runWorker, type WorkerStats } from "../queue/worker.ts";
@@ -25,7 +25,8 @@ export const QUEUE_CHANNEL = "convo_inbound_events";
 function summary(s: WorkerStats): string {
   const seconds = s.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(s.claimed / seconds) : 0;
-  return `claimed ${s.claimed}, done ${s.done}, retried ${s.retried}, dead ${s.dead}; ` +
+  const released = s.released ? `, released ${s.released}` : "";
+  return `claimed ${s.claimed}, done ${s.done}, retried ${s.retried}, dead ${s.dead}${released}; ` +
     `inserted ${s.inserted} message(s) in ${formatDuration(s.elapsedMs)} (${rate} events/s); ` +
     `stopped: ${s.stoppedBy}`;
 }
@@ -86,7 +87,9 @@ export function workCommand(ctx: Context): Command {
       const stats = await withDatabase(
         config,
         log,
-        { command: "work", max: concurrency + 2 },
+        // Per loop: the batch's transaction, and the claim of the next batch
+        // with its routing lookup; plus the heartbeat.
+        { command: "work", max: concurrency * 2 + 2 },
         async (db) => {
           const sql = db.sql;
           const router = createRouter(sql);
@@ -148,15 +151,21 @@ export function workCommand(ctx: Context): Command {
                 }
                 return batch.filter((e) => e.attempts <= maxAttempts);
               },
-              process: async (batch: ClaimedEvent[]) => {
+              prepare: (batch) => prepareBatch(batch, options),
+              process: async (batch: ClaimedEvent[], _loop, prepared) => {
                 const started = performance.now();
-                const r = await processBatch(sql, batch, options);
+                const ready = (prepared as PreparedBatch | undefined) ??
+                  await prepareBatch(batch, options);
+                const r = await writeBatch(sql, ready, options);
                 log.debug("batch done", {
                   events: batch.length,
                   ...r,
                   ms: Math.round(performance.now() - started),
                 });
                 return r;
+              },
+              release: async (batch) => {
+                await releaseEvents(sql, batch);
               },
               heartbeat: async (batch) => {
                 await extendClaims(sql, batch, visibilityMs);

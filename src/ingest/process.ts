@@ -18,7 +18,7 @@ import { backoffDelay, type BackoffOptions } from "../queue/backoff.ts";
 import { recordOutcomes } from "../queue/claim.ts";
 import type { BatchResult, ClaimedEvent, Outcome } from "../queue/types.ts";
 import { classifyFailure, errorText } from "./errors.ts";
-import { planBatch } from "./plan.ts";
+import { type BatchPlan, planBatch } from "./plan.ts";
 import { type PreparedMessage, prepareEvent } from "./prepare.ts";
 import type { Router } from "./route.ts";
 import type { WriteCache } from "./cache.ts";
@@ -95,17 +95,28 @@ function logOutcomes(
 }
 
 /**
- * Processes one claimed batch and records every event's outcome.
- *
- * @returns what became of the events.
- * @throws only when even recording the outcomes fails (the database is gone):
- * the claims then expire and the events are claimed again later.
+ * A batch made ready to write: every event parsed, normalized and routed. Pure
+ * work plus the routing lookup, so it can run while the previous batch's
+ * transaction is in the database.
  */
-export async function processBatch(
-  sql: Sql,
+export interface PreparedBatch {
+  /** The claimed events. */
+  readonly events: readonly ClaimedEvent[];
+  /** Outcomes decided without writing (permanent failures). */
+  readonly outcomes: Outcome[];
+  /** The rows to write. */
+  readonly plan: BatchPlan;
+  /** Batch indexes of the events the plan writes (messages and in-batch replays). */
+  readonly writable: number[];
+  /** Set when routing could not be looked up: the batch goes back to the queue. */
+  readonly routingError?: unknown;
+}
+
+/** Parses, normalizes and routes a claimed batch (no writes). */
+export async function prepareBatch(
   events: readonly ClaimedEvent[],
   options: ProcessOptions,
-): Promise<BatchResult> {
+): Promise<PreparedBatch> {
   const outcomes: Outcome[] = [];
   const ready: { index: number; prepared: PreparedMessage }[] = [];
   events.forEach((event, index) => {
@@ -121,8 +132,8 @@ export async function processBatch(
   }
   try {
     await options.router.load(addresses);
-  } catch (err) {
-    return await giveBack(sql, events, outcomes, err, options);
+  } catch (routingError) {
+    return { events, outcomes, plan: planBatch([], () => []).plan, writable: [], routingError };
   }
   const { plan, failures } = planBatch(
     ready,
@@ -130,7 +141,39 @@ export async function processBatch(
   );
   for (const f of failures) outcomes.push(failure(events[f.index], f.error, options));
   const writable = [...plan.messages.map((m) => m.index), ...plan.replays];
+  return { events, outcomes, plan, writable };
+}
 
+/**
+ * Processes one claimed batch and records every event's outcome.
+ *
+ * @returns what became of the events.
+ * @throws only when even recording the outcomes fails (the database is gone):
+ * the claims then expire and the events are claimed again later.
+ */
+export async function processBatch(
+  sql: Sql,
+  events: readonly ClaimedEvent[],
+  options: ProcessOptions,
+): Promise<BatchResult> {
+  return await writeBatch(sql, await prepareBatch(events, options), options);
+}
+
+/**
+ * Writes a prepared batch in one transaction with its events' outcomes; a
+ * failing batch is retried event by event.
+ *
+ * @throws only when even recording the outcomes fails (see {@link processBatch}).
+ */
+export async function writeBatch(
+  sql: Sql,
+  prepared: PreparedBatch,
+  options: ProcessOptions,
+): Promise<BatchResult> {
+  const { events, outcomes, plan, writable } = prepared;
+  if (prepared.routingError !== undefined) {
+    return await giveBack(sql, events, outcomes, prepared.routingError, options);
+  }
   try {
     const written = await sql.begin(async (tx) => {
       const all = [

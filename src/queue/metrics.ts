@@ -15,7 +15,7 @@ import type { WorkerStats } from "./worker.ts";
  * import assert from "node:assert/strict";
  * import { renderMetrics } from "./metrics.ts";
  * const text = renderMetrics({
- *   claimed: 3, done: 2, retried: 0, dead: 1, inserted: 2, batches: 1, errors: 0,
+ *   claimed: 3, done: 2, retried: 0, dead: 1, inserted: 2, batches: 1, errors: 0, released: 0,
  *   elapsedMs: 1500, stoppedBy: "drained",
  * }, { running: false, now: 1700000000000 });
  * assert.match(text, /^convo_work_events_total\{outcome="dead"\} 1$/m);
@@ -32,7 +32,7 @@ export function renderMetrics(
   const lines = [
     "# HELP convo_work_events_total Events handled by convo work since it started, by outcome.",
     "# TYPE convo_work_events_total counter",
-    ...(["claimed", "done", "retried", "dead"] as const).map((o) =>
+    ...(["claimed", "done", "retried", "dead", "released"] as const).map((o) =>
       `convo_work_events_total{outcome="${o}"} ${stats[o]}`
     ),
     "# HELP convo_work_messages_inserted_total Messages written (replays excluded).",

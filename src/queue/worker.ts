@@ -14,8 +14,15 @@ import type { BatchResult, ClaimedEvent } from "./types.ts";
 export interface WorkerDeps {
   /** Claims up to `limit` events (for loop number `loop`). */
   claim(limit: number, loop: number): Promise<ClaimedEvent[]>;
-  /** Processes a batch and records its outcomes. */
-  process(batch: ClaimedEvent[], loop: number): Promise<BatchResult>;
+  /**
+   * Prepares a batch (parsing, routing: no writes) so that it can run while
+   * the previous batch's transaction is in the database. Optional.
+   */
+  prepare?(batch: ClaimedEvent[], loop: number): Promise<unknown>;
+  /** Processes a batch and records its outcomes; `prepared` is what `prepare` returned. */
+  process(batch: ClaimedEvent[], loop: number, prepared?: unknown): Promise<BatchResult>;
+  /** Gives back events claimed ahead but never processed (at shutdown). */
+  release?(batch: ClaimedEvent[]): Promise<void>;
   /** Extends the claim of a batch in hand. */
   heartbeat(batch: ClaimedEvent[]): Promise<void>;
   /**
@@ -51,6 +58,11 @@ export interface WorkerOptions {
   heartbeatMs: number;
   /** Pause after an error before trying again. */
   errorBackoffMs?: number;
+  /**
+   * Claim and prepare the next batch while the current one is written (one
+   * batch ahead per loop). Needs `prepare`; default true.
+   */
+  lookahead?: boolean;
 }
 
 /** What the loop did. */
@@ -62,6 +74,8 @@ export interface WorkerStats {
   inserted: number;
   batches: number;
   errors: number;
+  /** Claimed ahead, then given back unprocessed at shutdown. */
+  released: number;
   /** Milliseconds from start to stop. */
   elapsedMs: number;
   /** Why it stopped. */
@@ -119,6 +133,7 @@ export async function runWorker(
     inserted: 0,
     batches: 0,
     errors: 0,
+    released: 0,
     elapsedMs: 0,
     stoppedBy: "drained",
   };
@@ -136,68 +151,121 @@ export async function runWorker(
   signal.addEventListener("abort", onAbort, { once: true });
   let idleLoops = 0;
 
+  /** How many events the next claim may take, reserving them from the budget. */
+  function reserve(): number {
+    let limit = options.batchSize;
+    if (options.maxEvents !== undefined) {
+      limit = Math.min(limit, options.maxEvents - budgetUsed);
+      if (limit <= 0) return 0;
+    }
+    budgetUsed += limit;
+    return limit;
+  }
+  const timeUp = () =>
+    options.maxSeconds !== undefined && now() - started >= options.maxSeconds * 1000;
+
+  interface Claimed {
+    batch: ClaimedEvent[];
+    prepared?: unknown;
+    error?: unknown;
+  }
+
+  async function claimAndPrepare(limit: number, n: number, ahead: { batch?: ClaimedEvent[] }) {
+    const got: Claimed = { batch: [] };
+    try {
+      got.batch = await deps.claim(limit, n);
+    } catch (err) {
+      got.error = err;
+    }
+    budgetUsed -= limit - got.batch.length;
+    ahead.batch = got.batch;
+    if (got.batch.length > 0 && deps.prepare) got.prepared = await deps.prepare(got.batch, n);
+    return got;
+  }
+
   async function loop(n: number): Promise<void> {
-    while (!stopped) {
-      if (options.maxSeconds !== undefined && now() - started >= options.maxSeconds * 1000) {
-        stop("max-seconds");
-        break;
-      }
-      let limit = options.batchSize;
-      if (options.maxEvents !== undefined) {
-        limit = Math.min(limit, options.maxEvents - budgetUsed);
-        if (limit <= 0) {
-          stop("max-events");
-          break;
-        }
-      }
-      budgetUsed += limit;
-      let batch: ClaimedEvent[];
-      try {
-        batch = await deps.claim(limit, n);
-      } catch (err) {
-        budgetUsed -= limit;
-        stats.errors++;
-        deps.onError?.(err, n);
-        await sleep(options.errorBackoffMs ?? 1000, idle.signal);
-        continue;
-      }
-      budgetUsed -= limit - batch.length;
-      if (batch.length === 0) {
-        if (options.drain) {
-          // Drained when every loop found nothing at once: a loop still busy
-          // may fail a batch back into the queue.
-          idleLoops++;
-          if (idleLoops >= options.concurrency) {
-            stop("drained");
+    const useLookahead = (options.lookahead ?? true) && deps.prepare !== undefined;
+    let ahead: Promise<Claimed> | undefined;
+    const aheadRef: { batch?: ClaimedEvent[] } = {};
+    try {
+      while (!stopped) {
+        let got: Claimed;
+        if (ahead) {
+          got = await ahead;
+          ahead = undefined;
+          aheadRef.batch = undefined;
+        } else {
+          if (timeUp()) {
+            stop("max-seconds");
             break;
           }
-          await sleep(Math.min(options.pollMs, 50), idle.signal);
-          idleLoops--;
+          const limit = reserve();
+          if (limit === 0) {
+            stop("max-events");
+            break;
+          }
+          got = await claimAndPrepare(limit, n, {});
+        }
+        if (got.error !== undefined) {
+          stats.errors++;
+          deps.onError?.(got.error, n);
+          await sleep(options.errorBackoffMs ?? 1000, idle.signal);
           continue;
         }
-        await deps.waitForWork(options.pollMs, idle.signal);
-        continue;
+        const batch = got.batch;
+        if (batch.length === 0) {
+          if (options.drain) {
+            // Drained when every loop found nothing at once: a loop still busy
+            // may fail a batch back into the queue.
+            idleLoops++;
+            if (idleLoops >= options.concurrency) {
+              stop("drained");
+              break;
+            }
+            await sleep(Math.min(options.pollMs, 50), idle.signal);
+            idleLoops--;
+            continue;
+          }
+          await deps.waitForWork(options.pollMs, idle.signal);
+          continue;
+        }
+        stats.claimed += batch.length;
+        // The next batch is claimed and prepared while this one is written.
+        if (useLookahead && !stopped && !timeUp()) {
+          const limit = reserve();
+          if (limit > 0) ahead = claimAndPrepare(limit, n, aheadRef);
+        }
+        const beat = setInterval(() => {
+          const held = aheadRef.batch?.length ? [...batch, ...aheadRef.batch] : batch;
+          deps.heartbeat(held).catch((err) => deps.onError?.(err, n));
+        }, options.heartbeatMs);
+        try {
+          const r = await deps.process(batch, n, got.prepared);
+          stats.done += r.done;
+          stats.retried += r.retried;
+          stats.dead += r.dead;
+          stats.inserted += r.inserted;
+          stats.batches++;
+          deps.onBatch?.({ ...stats, elapsedMs: now() - started });
+        } catch (err) {
+          // Outcomes could not be recorded: the claims expire and the events are
+          // claimed again after the visibility timeout.
+          stats.errors++;
+          deps.onError?.(err, n);
+          await sleep(options.errorBackoffMs ?? 1000, idle.signal);
+        } finally {
+          clearInterval(beat);
+        }
       }
-      stats.claimed += batch.length;
-      const beat = setInterval(() => {
-        deps.heartbeat(batch).catch((err) => deps.onError?.(err, n));
-      }, options.heartbeatMs);
-      try {
-        const r = await deps.process(batch, n);
-        stats.done += r.done;
-        stats.retried += r.retried;
-        stats.dead += r.dead;
-        stats.inserted += r.inserted;
-        stats.batches++;
-        deps.onBatch?.({ ...stats, elapsedMs: now() - started });
-      } catch (err) {
-        // Outcomes could not be recorded: the claims expire and the events are
-        // claimed again after the visibility timeout.
-        stats.errors++;
-        deps.onError?.(err, n);
-        await sleep(options.errorBackoffMs ?? 1000, idle.signal);
-      } finally {
-        clearInterval(beat);
+    } finally {
+      // A batch claimed ahead and never processed goes back at once.
+      if (ahead) {
+        const left = await ahead;
+        if (left.batch.length > 0) {
+          stats.claimed += left.batch.length;
+          stats.released += left.batch.length;
+          await deps.release?.(left.batch).catch((err) => deps.onError?.(err, n));
+        }
       }
     }
   }

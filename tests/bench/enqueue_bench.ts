@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { V8_FLAGS } from "../../src/build/v8_flags.ts";
 import { Buffer } from "node:buffer";
 import { parseArgs } from "node:util";
 import { createClient, type Sql } from "../../src/db/connect.ts";
@@ -126,7 +127,17 @@ async function asProcess(
   try {
     for (let i = 0; i < RUNS; i++) {
       await truncate(sql);
-      const deno = [Deno.execPath(), "run", "-A", "--quiet", MAIN, "enqueue", file];
+      // The heap settings the compiled binary carries (src/build/v8_flags.ts).
+      const deno = [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        `--v8-flags=${V8_FLAGS}`,
+        MAIN,
+        "enqueue",
+        file,
+      ];
       const [cmd, ...args] = timed ? ["/usr/bin/time", "-f", "%M", "-o", rssFile, ...deno] : deno;
       const started = performance.now();
       const out = await new Deno.Command(cmd, {

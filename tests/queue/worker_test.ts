@@ -206,3 +206,67 @@ Deno.test("runWorker() survives database errors: reports them, backs off, carrie
   assert.equal(stats.claimed, 20);
   assert.equal(stats.done, 10, "the failed batch is not counted done: its claims expire");
 });
+
+Deno.test("runWorker() prepares the next batch while the current one is written", async () => {
+  const q = fakeQueue(30);
+  const log: string[] = [];
+  let writing = false;
+  const stats = await runWorker(
+    deps({
+      claim: q.claim,
+      prepare: (b) => {
+        log.push(`prepare ${b[0].id}${writing ? " during write" : ""}`);
+        return Promise.resolve(`prepared ${b[0].id}`);
+      },
+      process: async (b, _loop, prepared) => {
+        assert.equal(prepared, `prepared ${b[0].id}`, "process gets what prepare made");
+        writing = true;
+        await new Promise((r) => setTimeout(r, 5));
+        writing = false;
+        return ok(b);
+      },
+    }),
+    base,
+    new AbortController().signal,
+  );
+  assert.equal(stats.done, 30);
+  assert.deepEqual(log, ["prepare 1", "prepare 11 during write", "prepare 21 during write"]);
+});
+
+Deno.test("runWorker() gives back a batch claimed ahead when it stops", async () => {
+  const q = fakeQueue(100);
+  const controller = new AbortController();
+  const released: bigint[] = [];
+  const stats = await runWorker(
+    deps({
+      claim: q.claim,
+      prepare: () => Promise.resolve(undefined),
+      process: (b) => {
+        controller.abort(); // SIGTERM while the first batch is written
+        return ok(b);
+      },
+      release: (b) => {
+        released.push(...b.map((e) => e.id));
+        return Promise.resolve();
+      },
+    }),
+    base,
+    controller.signal,
+  );
+  assert.equal(stats.done, 10);
+  assert.equal(stats.released, 10);
+  assert.deepEqual(released, Array.from({ length: 10 }, (_, i) => BigInt(i + 11)));
+  assert.equal(stats.stoppedBy, "signal");
+});
+
+Deno.test("runWorker() with lookahead still stops at --max-events exactly", async () => {
+  const q = fakeQueue(100);
+  const stats = await runWorker(
+    deps({ claim: q.claim, prepare: () => Promise.resolve(undefined) }),
+    { ...base, maxEvents: 25 },
+    new AbortController().signal,
+  );
+  assert.equal(stats.claimed, 25);
+  assert.equal(stats.done, 25);
+  assert.equal(q.pending.length, 75);
+});

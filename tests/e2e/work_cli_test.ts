@@ -126,7 +126,10 @@ Deno.test("convo work: SIGTERM mid-batch finishes the batch, claims no more, exi
     const stdout = new TextDecoder().decode(out.stdout);
     assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
     // The batch claimed ahead (lookahead) goes back to pending unprocessed.
-    assert.match(stdout, /claimed 200, done 100, retried 0, dead 0, released 100; .*stopped: signal/);
+    assert.match(
+      stdout,
+      /claimed 200, done 100, retried 0, dead 0, released 100; .*stopped: signal/,
+    );
     assert.deepEqual(await statuses(sql), { done: 100, pending: 150 });
   });
 });

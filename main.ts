@@ -9,10 +9,18 @@ import { run } from "./src/cli/program.ts";
 const encoder = new TextEncoder();
 
 function writer(file: { writeSync(p: Uint8Array): number }): (text: string) => void {
+  let closed = false;
   return (text) => {
+    if (closed) return;
     const bytes = encoder.encode(text);
     let off = 0;
-    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    try {
+      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    } catch (err) {
+      // The reader went away (`convo … | head`): stop writing, as Unix tools do.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+      closed = true;
+    }
   };
 }
 

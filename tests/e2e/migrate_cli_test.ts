@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { execCli, runCli } from "../_helpers/cli.ts";
+import { baseEnv, execCli, MAIN, runCli } from "../_helpers/cli.ts";
 import { createTestDatabase, withTestDatabase } from "../_helpers/db.ts";
 
 Deno.test("convo migrate: status exits 3 when pending, up applies, status then exits 0", async () => {
@@ -218,4 +218,29 @@ Deno.test("convo: connection failures are one clear line each", async () => {
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.ok(r.code === 1 || r.code === 2);
   }
+});
+
+Deno.test("convo: a reader that closes the pipe early is not an error", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      MAIN,
+      "normalize",
+      "email",
+      ...Array(2000).fill("a@example.com"),
+    ],
+    env: baseEnv(),
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.getReader();
+  await reader.read(); // the first chunk, then the reader goes away
+  await reader.cancel();
+  const status = await child.status;
+  assert.doesNotMatch(await stderr, /internal error|Broken pipe/i);
+  assert.equal(status.code, 0);
 });

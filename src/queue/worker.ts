@@ -179,7 +179,14 @@ export async function runWorker(
     }
     budgetUsed -= limit - got.batch.length;
     ahead.batch = got.batch;
-    if (got.batch.length > 0 && deps.prepare) got.prepared = await deps.prepare(got.batch, n);
+    if (got.batch.length > 0 && deps.prepare) {
+      try {
+        got.prepared = await deps.prepare(got.batch, n);
+      } catch (err) {
+        // Not fatal: `process` gets no preparation and does it itself.
+        deps.onError?.(err, n);
+      }
+    }
     return got;
   }
 

@@ -270,3 +270,25 @@ Deno.test("runWorker() with lookahead still stops at --max-events exactly", asyn
   assert.equal(stats.done, 25);
   assert.equal(q.pending.length, 75);
 });
+
+Deno.test("runWorker() survives a failing prepare: the batch is processed without it", async () => {
+  const q = fakeQueue(20);
+  const seen: unknown[] = [];
+  const errors: unknown[] = [];
+  const stats = await runWorker(
+    deps({
+      claim: q.claim,
+      prepare: () => Promise.reject(new Error("router down")),
+      process: (b, _loop, prepared) => {
+        seen.push(prepared);
+        return ok(b);
+      },
+      onError: (err) => errors.push(err),
+    }),
+    base,
+    new AbortController().signal,
+  );
+  assert.equal(stats.done, 20);
+  assert.deepEqual(seen, [undefined, undefined]);
+  assert.equal(errors.length, 2);
+});

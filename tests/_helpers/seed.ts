@@ -179,3 +179,21 @@ export async function withMigratedDatabase(fn: (db: TestDatabase) => Promise<voi
     await fn(db);
   });
 }
+
+/** A canonical SMS line with the given id (and optional extra payload fields). */
+export function smsLine(id: string, extra: Record<string, unknown> = {}, key?: string): string {
+  const payload = {
+    channel: "sms",
+    provider_message_id: id,
+    from: "+14155550142",
+    to: "+14155550100",
+    body: `message ${id}`,
+    sent_at: "2024-05-01T16:00:03Z",
+    ...extra,
+  };
+  return JSON.stringify({
+    event_type: "message.received",
+    payload,
+    ...(key ? { idempotency_key: key } : {}),
+  });
+}

@@ -24,6 +24,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { mulberry32 as prng } from "../_helpers/prng.ts";
 
 /** One of our own addresses, to register with `convo endpoint add`. */
 export interface EndpointSpec {
@@ -119,18 +120,6 @@ const SUBJECTS = [
   "Re: your ticket",
 ];
 const CONTENT_TYPES = ["image/jpeg", "image/png", "image/gif", "video/mp4"];
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Contact {
   name: string;

@@ -16,6 +16,7 @@ import { normalizeEmail } from "../../src/normalize/email.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
 import { clearPhoneCache, normalizePhone } from "../../src/normalize/phone.ts";
 import { snippet } from "../../src/normalize/snippet.ts";
+import { mulberry32 as rng } from "../_helpers/prng.ts";
 
 /** The figures of one case. */
 export interface BenchResult {
@@ -31,18 +32,6 @@ export interface BenchResult {
   target?: number;
   /** Runs measured (after one warm-up). */
   runs: number;
-}
-
-// A small deterministic PRNG (mulberry32): the same inputs on every run.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function digits(rand: () => number, n: number, first = "0123456789"): string {

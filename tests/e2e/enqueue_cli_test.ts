@@ -9,6 +9,7 @@ import { embeddedMigrations } from "../../src/migrate/embedded.ts";
 import { migrateUp } from "../../src/migrate/runner.ts";
 import { execCli, runCli } from "../_helpers/cli.ts";
 import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
+import { smsLine as sms } from "../_helpers/seed.ts";
 
 const FIXTURES = new URL("../fixtures/events/", import.meta.url);
 const MIXED_PATH = decodeURIComponent(new URL("mixed.ndjson", FIXTURES).pathname);
@@ -37,21 +38,6 @@ async function withQueue(fn: (db: TestDatabase, dir: string) => Promise<void>): 
 async function count(sql: Sql): Promise<number> {
   const [{ n }] = await sql<{ n: number }[]>`select count(*)::int as n from inbound_events`;
   return n;
-}
-
-function sms(id: string, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({
-    event_type: "message.received",
-    payload: {
-      channel: "sms",
-      provider_message_id: id,
-      from: "+14155550142",
-      to: "+14155550100",
-      body: `message ${id}`,
-      sent_at: "2024-05-01T16:00:03Z",
-      ...extra,
-    },
-  });
 }
 
 Deno.test("convo enqueue mixed.ndjson: 10 stored, 2 duplicates, 3 invalid lines reported, exit 2", async () => {

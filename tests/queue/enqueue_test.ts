@@ -15,6 +15,7 @@ import {
   type InvalidLine,
 } from "../../src/queue/enqueue.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
+import { smsLine as sms } from "../_helpers/seed.ts";
 
 const enc = new TextEncoder();
 const FIXTURES = new URL("../fixtures/events/", import.meta.url);
@@ -67,24 +68,6 @@ interface Row {
 function rows(sql: Sql): Promise<Row[]> {
   return sql<Row[]>`
     select id, event_type, idempotency_key, payload, status from inbound_events order by id`;
-}
-
-/** A canonical SMS line with the given id (and optional extra payload fields). */
-function sms(id: string, extra: Record<string, unknown> = {}, key?: string): string {
-  const payload = {
-    channel: "sms",
-    provider_message_id: id,
-    from: "+14155550142",
-    to: "+14155550100",
-    body: `message ${id}`,
-    sent_at: "2024-05-01T16:00:03Z",
-    ...extra,
-  };
-  return JSON.stringify({
-    event_type: "message.received",
-    payload,
-    ...(key ? { idempotency_key: key } : {}),
-  });
 }
 
 const mixedLines = async () => (await Deno.readTextFile(MIXED)).split("\n");

@@ -6,6 +6,9 @@
  *
  * One process at a time owns the directory (a file lock); a second one waits.
  *
+ * PGlite's WebAssembly and data files come from inside the program
+ * (`_pglite_assets.ts`), so the bundle and the binary need nothing beside them.
+ *
  * @module
  */
 import { ConvoError } from "../errors.ts";
@@ -22,8 +25,7 @@ export interface Embedded {
 /**
  * Starts the embedded database in `dataDir` (created if absent).
  *
- * @throws {ConvoError} when PGlite cannot start (for example from the bundled
- * single-file build, which does not carry PGlite's WebAssembly files).
+ * @throws {ConvoError} when PGlite cannot start.
  */
 export async function startEmbedded(
   dataDir: string,
@@ -43,9 +45,12 @@ export async function startEmbedded(
     hint: "set DATABASE_URL or --database-url to use a PostgreSQL server",
   });
   try {
+    // Imported on demand: a run against a server never decodes the 5 MB of
+    // embedded files or loads PGlite.
     const { PGlite } = await import("@electric-sql/pglite");
     const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
-    const db = await PGlite.create(`${dataDir}/pgdata`);
+    const { loadPgliteAssets } = await import("./_pglite_assets.ts");
+    const db = await PGlite.create(`${dataDir}/pgdata`, await loadPgliteAssets());
     const server = new PGLiteSocketServer({
       db,
       host: "127.0.0.1",
@@ -69,9 +74,7 @@ export async function startEmbedded(
     lock.close();
     const message = err instanceof Error ? err.message : String(err);
     throw new ConvoError(`cannot start the embedded database in ${dataDir}: ${message}`, {
-      hint: /pglite\.(data|wasm)/.test(message)
-        ? "this build does not carry the embedded database; use the compiled binary or pass --database-url"
-        : "pass --database-url to use a PostgreSQL server",
+      hint: "pass --database-url to use a PostgreSQL server",
       cause: err,
     });
   }

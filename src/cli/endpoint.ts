@@ -8,13 +8,9 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { isSupportedCountry } from "libphonenumber-js/max";
 import { withDatabase } from "../db/connect.ts";
 import { UsageError } from "../errors.ts";
-import {
-  addEndpoint,
-  type AddEndpointResult,
-  ENDPOINT_KINDS,
-  type EndpointRow,
-  listEndpoints,
-} from "../ingest/endpoints.ts";
+import { addEndpoint, type AddEndpointResult } from "../endpoints/add.ts";
+import { type EndpointRow, listEndpoints } from "../endpoints/list.ts";
+import { ENDPOINT_KINDS } from "../endpoints/types.ts";
 import { maskAddress } from "../log/redact.ts";
 import { hashHex } from "../normalize/hash.ts";
 import { type Column, formatRows, OUTPUT_FORMATS } from "./_format.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { processBatch, type ProcessOptions } from "../../src/ingest/process.ts";
 import { WriteCache } from "../../src/ingest/cache.ts";
-import { createRouter, type Router } from "../../src/ingest/route.ts";
+import { createRouter, type Router } from "../../src/endpoints/route.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
 import { claimEvents } from "../../src/queue/claim.ts";

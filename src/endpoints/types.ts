@@ -3,9 +3,10 @@
  *
  * @module
  */
+import { type Channel, CHANNELS } from "../normalize/address.ts";
 
 /** What an endpoint is: a phone-side address (sms, mms) or a mailbox (email). */
-export type EndpointKind = "sms" | "mms" | "email";
+export type EndpointKind = Channel;
 
 /** The endpoint kinds, for validation and help texts. */
-export const ENDPOINT_KINDS: readonly EndpointKind[] = ["sms", "mms", "email"];
+export const ENDPOINT_KINDS: readonly EndpointKind[] = CHANNELS;

@@ -13,6 +13,7 @@ import {
   type PlannedConversation,
 } from "../conversations/refs.ts";
 import { maskAddress } from "../log/redact.ts";
+import type { Channel } from "../normalize/address.ts";
 import { PermanentEventError } from "./errors.ts";
 import { pickRoute, type Route } from "../endpoints/route.ts";
 import type { AddressRef, PreparedMessage } from "./types.ts";
@@ -24,7 +25,7 @@ export interface PlannedMessage {
   readonly customerId: bigint;
   readonly providerId: bigint;
   readonly direction: "inbound" | "outbound";
-  readonly channel: "sms" | "mms" | "email";
+  readonly channel: Channel;
   readonly providerMessageId: string;
   readonly fromId: bigint;
   readonly toIds: readonly bigint[];

@@ -11,6 +11,7 @@ import { toCanonical } from "../events/to_canonical.ts";
 import type { EventType } from "../events/types.ts";
 import { isEventType } from "../events/types.ts";
 import { maskText } from "../log/redact.ts";
+import type { Channel } from "../normalize/address.ts";
 import { normalizeBody } from "../normalize/body.ts";
 import { conversationKey } from "../normalize/conversation_key.ts";
 import { normalizeEmail } from "../normalize/email.ts";
@@ -33,7 +34,7 @@ export interface PrepareOptions {
   snippetLength: number;
 }
 
-function address(channel: "sms" | "mms" | "email", raw: string, region: string): AddressRef {
+function address(channel: Channel, raw: string, region: string): AddressRef {
   try {
     if (channel === "email") {
       const e = normalizeEmail(raw);

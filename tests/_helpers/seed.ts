@@ -3,6 +3,7 @@
  * `addEndpoint` (what `convo endpoint add` calls), and queue events written
  * straight into the table the way `convo enqueue` stores them.
  */
+import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { addEndpoint } from "../../src/endpoints/add.ts";
 import type { EndpointKind } from "../../src/endpoints/types.ts";
@@ -115,7 +116,23 @@ export async function seedManyEvents(sql: Sql, lines: readonly string[]): Promis
     select t, p::jsonb from unnest(${types}::text[], ${payloads}::text[]) as x(t, p)`;
 }
 
-/** Asserts every conversation's counters equal its messages; returns the message count. */
+/** Counters must equal what they count. */
+export async function assertCountersExact(sql: Sql): Promise<void> {
+  const wrong = await sql`
+    select c.id, c.message_count, count(m.id) as actual, c.last_message_at, max(m.sent_at) as last
+    from conversations c left join messages m on m.conversation_id = c.id
+    group by c.id having c.message_count <> count(m.id)
+      or c.last_message_at is distinct from max(m.sent_at)`;
+  assert.equal(
+    wrong.length,
+    0,
+    `counters differ from the messages: ${
+      JSON.stringify([...wrong], (_k, v) => typeof v === "bigint" ? String(v) : v)
+    }`,
+  );
+}
+
+/** Counts conversations whose counters differ from their messages, and the messages. */
 export async function countersExact(sql: Sql): Promise<{ wrong: number; messages: number }> {
   const [r] = await sql<{ wrong: number; messages: number }[]>`
     select

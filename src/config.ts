@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log/logger.ts";
 import { redactUrl } from "./log/redact.ts";
+import { DEFAULT_REGION, isPhoneRegion } from "./normalize/phone.ts";
 
 /** The environment variables convo reads, with what each sets. */
 export const ENV_VARS = {
@@ -78,7 +78,7 @@ const schema = z.object({
   logLevel: z.enum(LOG_LEVELS),
   logFormat: z.enum(LOG_FORMATS),
   defaultRegion: z.string().refine(
-    (r) => /^[A-Z]{2}$/.test(r) && isSupportedCountry(r as never),
+    isPhoneRegion,
     "a two-letter region libphonenumber knows, such as US or GB",
   ),
   maxPayloadBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
@@ -122,7 +122,7 @@ export function resolveConfig(
     logLevel: flags.logLevel ?? nonEmpty(env.CONVO_LOG_LEVEL) ?? "info",
     logFormat: flags.logFormat ?? nonEmpty(env.CONVO_LOG_FORMAT) ??
       (options.stderrIsTerminal ? "pretty" : "json"),
-    defaultRegion: (nonEmpty(env.CONVO_DEFAULT_REGION) ?? "US").toUpperCase(),
+    defaultRegion: (nonEmpty(env.CONVO_DEFAULT_REGION) ?? DEFAULT_REGION).toUpperCase(),
     maxPayloadBytes: nonEmpty(env.CONVO_MAX_PAYLOAD_BYTES) ?? 262_144,
     snippetLength: nonEmpty(env.CONVO_SNIPPET_LENGTH) ?? 120,
     connectTimeoutSeconds: nonEmpty(env.CONVO_CONNECT_TIMEOUT) ?? 10,

@@ -6,7 +6,7 @@
  * - {@link ConvoError}: the operation could not be done for a reason the user can
  *   act on (database unreachable, migration drift, a failed migration). Exit code 1.
  *
- * Anything else that reaches the error boundary in `main.ts` is the program's
+ * Anything else that reaches the error boundary in `cli/program.ts` is the program's
  * own bug: exit code 1, with the stack only under `--log-level debug`.
  *
  * @module

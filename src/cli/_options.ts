@@ -6,6 +6,7 @@
  */
 import { parseDuration } from "../duration.ts";
 import { UsageError } from "../errors.ts";
+import { isPhoneRegion } from "../normalize/phone.ts";
 
 /** Bounds for {@link parseIntOption}. */
 export interface IntBounds {
@@ -76,4 +77,27 @@ export function parseChoice<T extends string>(
   throw new UsageError(`invalid ${flag}: current value is '${value}'`, {
     hint: `expected one of ${choices.join(", ")}`,
   });
+}
+
+/**
+ * A phone region option (`--region`): upper-cased, and refused unless it is a
+ * region with a numbering plan.
+ *
+ * @throws {UsageError} naming the flag and the value.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRegionOption } from "./_options.ts";
+ * assert.equal(parseRegionOption("--region", "gb"), "GB");
+ * assert.throws(() => parseRegionOption("--region", "XX"), /invalid --region/);
+ * ```
+ */
+export function parseRegionOption(flag: string, value: string): string {
+  const region = value.toUpperCase();
+  if (!isPhoneRegion(region)) {
+    throw new UsageError(`invalid ${flag}: current value is '${value}'`, {
+      hint: "expected a two-letter ISO 3166 region with a numbering plan, such as US, GB or DE",
+    });
+  }
+  return region;
 }

@@ -5,19 +5,14 @@
  * @module
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { isSupportedCountry } from "libphonenumber-js/max";
 import { withDatabase } from "../db/connect.ts";
-import { UsageError } from "../errors.ts";
-import {
-  addEndpoint,
-  type AddEndpointResult,
-  ENDPOINT_KINDS,
-  type EndpointRow,
-  listEndpoints,
-} from "../ingest/endpoints.ts";
+import { addEndpoint, type AddEndpointResult } from "../endpoints/add.ts";
+import { type EndpointRow, listEndpoints } from "../endpoints/list.ts";
+import { ENDPOINT_KINDS } from "../endpoints/types.ts";
 import { maskAddress } from "../log/redact.ts";
 import { hashHex } from "../normalize/hash.ts";
 import { type Column, formatRows, OUTPUT_FORMATS } from "./_format.ts";
+import { parseRegionOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
 /** The columns of `endpoint list`, in every format. */
@@ -31,17 +26,6 @@ const LIST_COLUMNS: readonly Column<EndpointRow>[] = [
   { key: "key_hex" },
   { key: "created_at" },
 ];
-
-function checkRegion(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const region = value.toUpperCase();
-  if (!isSupportedCountry(region)) {
-    throw new UsageError(`invalid --region: current value is '${value}'`, {
-      hint: "expected a two-letter ISO 3166 region with a numbering plan, such as US, GB or DE",
-    });
-  }
-  return region;
-}
 
 /** The one line `endpoint add` prints. The address is the user's own input, so it is shown. */
 function describeAdd(
@@ -93,7 +77,9 @@ export function endpointCommand(ctx: Context): Command {
       "region for phone numbers without a country code (default: CONVO_DEFAULT_REGION or US)",
     )
     .action(async (address, opts) => {
-      const region = checkRegion(opts.region) ?? ctx.config().defaultRegion;
+      const region = opts.region === undefined
+        ? ctx.config().defaultRegion
+        : parseRegionOption("--region", opts.region);
       const log = ctx.logger();
       const result = await withDatabase(
         ctx.config(),

@@ -12,6 +12,7 @@ import { createMigrationFiles } from "../migrate/new.ts";
 import type { Migration } from "../migrate/parse.ts";
 import type { StatusEntry } from "../migrate/plan.ts";
 import { migrateDown, migrateUp, migrationStatus } from "../migrate/runner.ts";
+import { type Column, formatRows } from "./_format.ts";
 import { parseDurationOption, parseIntOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
@@ -45,11 +46,15 @@ function formatTime(d: Date | undefined): string {
   return d ? d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n") +
-    "\n";
-}
+/** The columns of `migrate status`. */
+const STATUS_COLUMNS: readonly Column<StatusRow>[] = [
+  { key: "version" },
+  { key: "description" },
+  { key: "state" },
+  { key: "installed_on" },
+];
+
+type StatusRow = { version: string; description: string; state: string; installed_on: string };
 
 function statusJson(e: StatusEntry) {
   const v = e.version <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(e.version) : e.version.toString();
@@ -150,11 +155,13 @@ export function migrateCommand(ctx: Context): Command {
           }) + "\n",
         );
       } else {
-        const rows = [["VERSION", "DESCRIPTION", "STATE", "INSTALLED ON"]];
-        for (const e of entries) {
-          rows.push([e.versionText, e.description, e.state, formatTime(e.installedOn)]);
-        }
-        ctx.io.stdout(table(rows));
+        const rows = entries.map((e): StatusRow => ({
+          version: e.versionText,
+          description: e.description,
+          state: e.state,
+          installed_on: formatTime(e.installedOn),
+        }));
+        ctx.io.stdout(formatRows(rows, STATUS_COLUMNS, "table"));
         ctx.io.stdout(
           `${count("applied")} applied, ${pending} pending` +
             (drift.length ? `, ${drift.length} drifted` : "") + "\n",

@@ -6,7 +6,6 @@
  * @module
  */
 import { Argument, Command, Option } from "@commander-js/extra-typings";
-import { isSupportedCountry } from "libphonenumber-js/max";
 import { UsageError } from "../errors.ts";
 import { CHANNELS, normalizeAddress } from "../normalize/address.ts";
 import { normalizeBody } from "../normalize/body.ts";
@@ -14,6 +13,7 @@ import { conversationKey } from "../normalize/conversation_key.ts";
 import { normalizeEmail } from "../normalize/email.ts";
 import { hash64, hashHex } from "../normalize/hash.ts";
 import { normalizePhone } from "../normalize/phone.ts";
+import { parseRegionOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
 interface Flags {
@@ -49,17 +49,11 @@ function keyCells(key: bigint | undefined): string[] {
   return key === undefined ? ["-", "-"] : [key.toString(), hashHex(key)];
 }
 
-/** The phone region: --region, else the configured default; checked once. */
+/** The phone region: --region, else the configured default (checked by the config). */
 function region(ctx: Context, flags: Flags): string {
-  const [value, source] = flags.region === undefined
-    ? [ctx.config().defaultRegion, "CONVO_DEFAULT_REGION"]
-    : [flags.region.toUpperCase(), "--region"];
-  if (!isSupportedCountry(value)) {
-    throw new UsageError(`invalid ${source}: current value is '${flags.region ?? value}'`, {
-      hint: "expected a two-letter ISO 3166 region with a numbering plan, such as US, GB or DE",
-    });
-  }
-  return value;
+  return flags.region === undefined
+    ? ctx.config().defaultRegion
+    : parseRegionOption("--region", flags.region);
 }
 
 /**

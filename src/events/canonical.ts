@@ -25,7 +25,8 @@ import {
   MAX_SUBJECT,
   MAX_URL,
 } from "./_limits.ts";
-import type { Attachment, CanonicalMessage, Channel } from "./types.ts";
+import type { Channel } from "../normalize/address.ts";
+import type { Attachment, CanonicalMessage } from "./types.ts";
 
 const NOT_BLANK = /\S/;
 

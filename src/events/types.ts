@@ -19,6 +19,7 @@
  *
  * @module
  */
+import type { Channel } from "../normalize/address.ts";
 
 /** Every event type `convo enqueue` accepts, in the order reasons list them. */
 export const EVENT_TYPES = [
@@ -30,9 +31,6 @@ export const EVENT_TYPES = [
 
 /** One of {@link EVENT_TYPES}. */
 export type EventType = typeof EVENT_TYPES[number];
-
-/** The channel of a message. MMS threads with SMS in conversations, but is kept apart here. */
-export type Channel = "sms" | "mms" | "email";
 
 /** An attachment reference: a URL, never the content. */
 export interface Attachment {

@@ -6,26 +6,17 @@
  *
  * @module
  */
+import {
+  contactRef,
+  conversationRef,
+  type PlannedContact,
+  type PlannedConversation,
+} from "../conversations/refs.ts";
 import { maskAddress } from "../log/redact.ts";
+import type { Channel } from "../normalize/address.ts";
 import { PermanentEventError } from "./errors.ts";
-import type { AddressRef, PreparedMessage } from "./prepare.ts";
-import { pickRoute, type Route } from "./route.ts";
-
-/** A contact to find or create: one per external address per customer. */
-export interface PlannedContact {
-  readonly customerId: bigint;
-  readonly kind: "phone" | "email";
-  readonly addressId: bigint;
-  readonly displayName: string | null;
-}
-
-/** A conversation to find or create. */
-export interface PlannedConversation {
-  readonly customerId: bigint;
-  readonly channel: "sms" | "email";
-  readonly key: bigint;
-  readonly participants: readonly string[];
-}
+import { pickRoute, type Route } from "../endpoints/route.ts";
+import type { AddressRef, PreparedMessage } from "./types.ts";
 
 /** A message to insert (unless already there: a replay). */
 export interface PlannedMessage {
@@ -34,7 +25,7 @@ export interface PlannedMessage {
   readonly customerId: bigint;
   readonly providerId: bigint;
   readonly direction: "inbound" | "outbound";
-  readonly channel: "sms" | "mms" | "email";
+  readonly channel: Channel;
   readonly providerMessageId: string;
   readonly fromId: bigint;
   readonly toIds: readonly bigint[];
@@ -73,13 +64,6 @@ export interface PlanFailure {
 
 /** Looks up the mappings of an address (see `Router.routes`). */
 export type RouteLookup = (address: AddressRef) => readonly Route[];
-
-/** The key of a contact in {@link BatchPlan.contacts}. */
-export const contactRef = (customerId: bigint, kind: string, addressId: bigint): string =>
-  `${customerId}|${kind}|${addressId}`;
-/** The key of a conversation in {@link BatchPlan.conversations}. */
-export const conversationRef = (customerId: bigint, channel: string, key: bigint): string =>
-  `${customerId}|${channel}|${key}`;
 
 function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
   const m = p.message;

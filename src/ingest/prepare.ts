@@ -2,73 +2,29 @@
  * One claimed event → one normalized message: the canonical form, every address
  * normalized and keyed, the body normalized and keyed, the conversation key, the
  * snippet. Pure: no database. Errors here are permanent (the same payload always
- * fails the same way).
+ * fails the same way). A whole batch → the same per event, routed and planned
+ * ({@link prepareBatch}: the routing lookup is its only I/O).
  *
  * @module
  */
 import { toCanonical } from "../events/to_canonical.ts";
-import type { CanonicalMessage, EventType } from "../events/types.ts";
+import type { EventType } from "../events/types.ts";
 import { isEventType } from "../events/types.ts";
 import { maskText } from "../log/redact.ts";
+import type { Channel } from "../normalize/address.ts";
 import { normalizeBody } from "../normalize/body.ts";
 import { conversationKey } from "../normalize/conversation_key.ts";
 import { normalizeEmail } from "../normalize/email.ts";
 import { hash64 } from "../normalize/hash.ts";
 import { normalizePhone } from "../normalize/phone.ts";
 import { snippet } from "../normalize/snippet.ts";
-import type { ClaimedEvent } from "../queue/types.ts";
+import type { ClaimedEvent, Outcome } from "../queue/types.ts";
+import type { Router } from "../endpoints/route.ts";
 import { htmlToText } from "./_html.ts";
 import { PermanentEventError } from "./errors.ts";
-
-/** An address of a message, normalized and keyed. */
-export interface AddressRef {
-  /** `phone` (phone_numbers) or `email` (email_addresses). */
-  readonly kind: "phone" | "email";
-  /** hash64 of the normalized form: the dedup row's id. */
-  readonly key: bigint;
-  /** The normalized form. */
-  readonly value: string;
-  /** As the provider wrote it. */
-  readonly raw: string;
-  /** An email display name, when there was one. */
-  readonly displayName?: string;
-}
-
-/** A body, normalized and keyed. */
-export interface BodyRef {
-  /** `xms` (xms_bodies: sms/mms) or `email` (email_bodies). */
-  readonly table: "xms" | "email";
-  /** hash64 of the normalized text. */
-  readonly key: bigint;
-  /** As received. */
-  readonly raw: string;
-  /** Normalized (what is hashed). */
-  readonly normalized: string;
-}
-
-/** An event made ready to write. */
-export interface PreparedMessage {
-  /** The claimed event. */
-  readonly event: ClaimedEvent;
-  /** The provider-neutral message. */
-  readonly message: CanonicalMessage;
-  /** The sender. */
-  readonly from: AddressRef;
-  /** The recipients. */
-  readonly to: readonly AddressRef[];
-  /** Cc recipients (email). */
-  readonly cc: readonly AddressRef[];
-  /** Everyone on the message, ours included, each once, by key. */
-  readonly participants: readonly AddressRef[];
-  /** The conversation: channel (`sms` for MMS), key and sorted participants. */
-  readonly conversation: { channel: "sms" | "email"; key: bigint; participants: string[] };
-  /** The body, when its normalized text is not empty. */
-  readonly body?: BodyRef;
-  /** The snippet this message gives its conversation (null: nothing to show). */
-  readonly snippet: string | null;
-  /** Attachment URLs, keyed. */
-  readonly attachments: readonly { url: string; key: bigint; contentType: string | null }[];
-}
+import { failureOutcome, type OutcomeOptions } from "./outcome.ts";
+import { type BatchPlan, planBatch } from "./plan.ts";
+import type { AddressRef, BodyRef, PreparedMessage } from "./types.ts";
 
 /** Options of {@link prepareEvent}. */
 export interface PrepareOptions {
@@ -78,7 +34,7 @@ export interface PrepareOptions {
   snippetLength: number;
 }
 
-function address(channel: "sms" | "mms" | "email", raw: string, region: string): AddressRef {
+function address(channel: Channel, raw: string, region: string): AddressRef {
   try {
     if (channel === "email") {
       const e = normalizeEmail(raw);
@@ -164,4 +120,60 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
     snippet: snip,
     attachments,
   };
+}
+
+/** Options of {@link prepareBatch}. */
+export interface PrepareBatchOptions extends PrepareOptions, OutcomeOptions {
+  /** Endpoint routing. */
+  router: Router;
+}
+
+/**
+ * A batch made ready to write: every event parsed, normalized and routed. Pure
+ * work plus the routing lookup, so it can run while the previous batch's
+ * transaction is in the database.
+ */
+export interface PreparedBatch {
+  /** The claimed events. */
+  readonly events: readonly ClaimedEvent[];
+  /** Outcomes decided without writing (permanent failures). */
+  readonly outcomes: Outcome[];
+  /** The rows to write. */
+  readonly plan: BatchPlan;
+  /** Batch indexes of the events the plan writes (messages and in-batch replays). */
+  readonly writable: number[];
+  /** Set when routing could not be looked up: the batch goes back to the queue. */
+  readonly routingError?: unknown;
+}
+
+/** Parses, normalizes and routes a claimed batch (no writes). */
+export async function prepareBatch(
+  events: readonly ClaimedEvent[],
+  options: PrepareBatchOptions,
+): Promise<PreparedBatch> {
+  const outcomes: Outcome[] = [];
+  const ready: { index: number; prepared: PreparedMessage }[] = [];
+  events.forEach((event, index) => {
+    try {
+      ready.push({ index, prepared: prepareEvent(event, options) });
+    } catch (err) {
+      outcomes.push(failureOutcome(event, err, options));
+    }
+  });
+  const addresses = new Map<bigint, string>();
+  for (const { prepared } of ready) {
+    for (const a of prepared.participants) addresses.set(a.key, a.value);
+  }
+  try {
+    await options.router.load(addresses);
+  } catch (routingError) {
+    return { events, outcomes, plan: planBatch([], () => []).plan, writable: [], routingError };
+  }
+  const { plan, failures } = planBatch(
+    ready,
+    (a) => options.router.routes(a.key, a.value),
+  );
+  for (const f of failures) outcomes.push(failureOutcome(events[f.index], f.error, options));
+  const writable = [...plan.messages.map((m) => m.index), ...plan.replays];
+  return { events, outcomes, plan, writable };
 }

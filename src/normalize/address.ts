@@ -6,7 +6,10 @@
 import { normalizeEmail } from "./email.ts";
 import { normalizePhone, type PhoneOptions } from "./phone.ts";
 
-/** A message channel. MMS addresses are phone addresses, like SMS. */
+/**
+ * The channel of a message. MMS addresses are phone addresses, like SMS, and
+ * MMS threads with SMS in conversations, but is kept apart on a message.
+ */
 export type Channel = "sms" | "mms" | "email";
 
 /** The channels, for validation and help texts. */

@@ -35,6 +35,24 @@ export interface PhoneOptions {
 /** The default region for national numbers. */
 export const DEFAULT_REGION = "US";
 
+/**
+ * Whether `region` is a two-letter ISO 3166 region (upper case) with a
+ * numbering plan: the one check of a phone region, for config, CLI options and
+ * {@link normalizePhone}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPhoneRegion } from "./phone.ts";
+ * assert.equal(isPhoneRegion("GB"), true);
+ * assert.equal(isPhoneRegion("gb"), false);
+ * assert.equal(isPhoneRegion("XX"), false);
+ * ```
+ */
+export function isPhoneRegion(region: string): region is CountryCode {
+  return /^[A-Z]{2}$/.test(region) && isSupportedCountry(region as CountryCode);
+}
+
 /** Entries kept by the parse cache (the same numbers recur in a batch). */
 const CACHE_SIZE = 10_000;
 // key: region + "\0" + input; value: the frozen result or the error reason.
@@ -204,7 +222,7 @@ export function normalizePhone(input: string, options: PhoneOptions = {}): Norma
   const key = region + "\0" + input;
   let outcome = cache.get(key);
   if (outcome === undefined) {
-    if (!isSupportedCountry(region)) {
+    if (!isPhoneRegion(region)) {
       throw new RangeError(
         `Cannot use phone region: current value is '${region}' (not an ISO 3166 region with a numbering plan)`,
       );

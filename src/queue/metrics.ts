@@ -66,3 +66,23 @@ export async function writeMetricsFile(path: string, text: string): Promise<void
   await Deno.writeTextFile(tmp, text);
   await Deno.rename(tmp, path);
 }
+
+/**
+ * Rewrites the metrics file every `intervalMs` (default 15 s) from the latest
+ * statistics, while the worker runs; a failed write is reported, not fatal.
+ *
+ * @returns a function that stops the timer.
+ */
+export function startMetricsTimer(
+  path: string,
+  latest: () => WorkerStats | undefined,
+  options: { onError: (err: unknown) => void; intervalMs?: number },
+): () => void {
+  const timer = setInterval(() => {
+    const stats = latest();
+    if (stats) {
+      writeMetricsFile(path, renderMetrics(stats, { running: true })).catch(options.onError);
+    }
+  }, options.intervalMs ?? 15_000);
+  return () => clearInterval(timer);
+}

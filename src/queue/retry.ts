@@ -6,9 +6,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
-
-/** The channel long-running workers LISTEN on (see migration 0003). */
-export const QUEUE_CHANNEL = "convo_inbound_events";
+import { QUEUE_CHANNEL } from "./channel.ts";
 
 /** Options of {@link retryDead}. */
 export interface RetryOptions {

@@ -10,17 +10,17 @@
  */
 import type { BatchResult, ClaimedEvent } from "./types.ts";
 
-/** What the loop is handed. */
-export interface WorkerDeps {
+/** What the loop is handed; `P` is what `prepare` makes of a batch. */
+export interface WorkerDeps<P = unknown> {
   /** Claims up to `limit` events (for loop number `loop`). */
   claim(limit: number, loop: number): Promise<ClaimedEvent[]>;
   /**
    * Prepares a batch (parsing, routing: no writes) so that it can run while
    * the previous batch's transaction is in the database. Optional.
    */
-  prepare?(batch: ClaimedEvent[], loop: number): Promise<unknown>;
+  prepare?(batch: ClaimedEvent[], loop: number): Promise<P>;
   /** Processes a batch and records its outcomes; `prepared` is what `prepare` returned. */
-  process(batch: ClaimedEvent[], loop: number, prepared?: unknown): Promise<BatchResult>;
+  process(batch: ClaimedEvent[], loop: number, prepared?: P): Promise<BatchResult>;
   /** Gives back events claimed ahead but never processed (at shutdown). */
   release?(batch: ClaimedEvent[]): Promise<void>;
   /** Extends the claim of a batch in hand. */
@@ -117,8 +117,8 @@ const defaultSleep = (ms: number, signal: AbortSignal) =>
  * assert.equal(stats.stoppedBy, "drained");
  * ```
  */
-export async function runWorker(
-  deps: WorkerDeps,
+export async function runWorker<P = unknown>(
+  deps: WorkerDeps<P>,
   options: WorkerOptions,
   signal: AbortSignal,
 ): Promise<WorkerStats> {
@@ -166,7 +166,7 @@ export async function runWorker(
 
   interface Claimed {
     batch: ClaimedEvent[];
-    prepared?: unknown;
+    prepared?: P;
     error?: unknown;
   }
 

@@ -93,3 +93,11 @@ export async function execCli(args: string[], options: CliOptions = {}): Promise
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
+
+/** Migrates the database at `url` through the CLI; returns the env that points convo at it. */
+export async function migratedEnv(url: string): Promise<Record<string, string>> {
+  const env = { DATABASE_URL: url };
+  const up = await runCli(["migrate", "up"], { env });
+  if (up.code !== 0) throw new Error(`convo migrate up failed (exit ${up.code}): ${up.stderr}`);
+  return env;
+}

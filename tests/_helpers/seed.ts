@@ -1,16 +1,17 @@
 /**
- * Seeding test databases without the CLI: endpoint mappings and queue events
- * written straight into the tables, the way `convo endpoint add` and
- * `convo enqueue` store them.
+ * Seeding test databases without the CLI: endpoint mappings through
+ * `addEndpoint` (what `convo endpoint add` calls), and queue events written
+ * straight into the table the way `convo enqueue` stores them.
  */
+import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
+import { addEndpoint } from "../../src/endpoints/add.ts";
+import type { EndpointKind } from "../../src/endpoints/types.ts";
 import { parseEventLine } from "../../src/events/envelope.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { embeddedMigrations } from "../../src/migrate/embedded.ts";
 import { migrateUp } from "../../src/migrate/runner.ts";
-import { hash64 } from "../../src/normalize/hash.ts";
 import { type TestDatabase, withTestDatabase } from "./db.ts";
-import { normalizeAddress } from "../../src/normalize/address.ts";
 
 /** Applies the whole schema. */
 export async function migrate(sql: Sql): Promise<void> {
@@ -23,29 +24,22 @@ export async function migrate(sql: Sql): Promise<void> {
 export interface EndpointSeed {
   customer: string;
   provider: string;
-  kind: "sms" | "mms" | "email";
+  kind: EndpointKind;
   address: string;
 }
 
-/** Maps endpoints (creating customers and providers by name); returns customer ids by name. */
+/**
+ * Maps endpoints through `addEndpoint` (creating customers and providers by
+ * name, and the address's dedup row); returns customer ids by name.
+ */
 export async function seedEndpoints(
   sql: Sql,
   endpoints: readonly EndpointSeed[],
 ): Promise<Map<string, bigint>> {
   const customers = new Map<string, bigint>();
   for (const e of endpoints) {
-    const normalized = normalizeAddress(e.kind, e.address);
-    const key = hash64(normalized);
-    await sql`insert into customers (name) values (${e.customer}) on conflict (name) do nothing`;
-    const [c] = await sql<{ id: bigint }[]>`select id from customers where name = ${e.customer}`;
-    customers.set(e.customer, c.id);
-    await sql`insert into providers (customer_id, kind, name) values (${c.id}, ${e.kind}, ${e.provider})
-      on conflict (customer_id, name) do nothing`;
-    const [p] = await sql<{ id: bigint }[]>`
-      select id from providers where customer_id = ${c.id} and name = ${e.provider}`;
-    await sql`insert into endpoint_mappings (customer_id, provider_id, kind, address, normalized, hash)
-      values (${c.id}, ${p.id}, ${e.kind}, ${e.address}, ${normalized}, ${key})
-      on conflict do nothing`;
+    const r = await addEndpoint(sql, e);
+    customers.set(e.customer, r.customerId);
   }
   return customers;
 }
@@ -122,7 +116,23 @@ export async function seedManyEvents(sql: Sql, lines: readonly string[]): Promis
     select t, p::jsonb from unnest(${types}::text[], ${payloads}::text[]) as x(t, p)`;
 }
 
-/** Asserts every conversation's counters equal its messages; returns the message count. */
+/** Counters must equal what they count. */
+export async function assertCountersExact(sql: Sql): Promise<void> {
+  const wrong = await sql`
+    select c.id, c.message_count, count(m.id) as actual, c.last_message_at, max(m.sent_at) as last
+    from conversations c left join messages m on m.conversation_id = c.id
+    group by c.id having c.message_count <> count(m.id)
+      or c.last_message_at is distinct from max(m.sent_at)`;
+  assert.equal(
+    wrong.length,
+    0,
+    `counters differ from the messages: ${
+      JSON.stringify([...wrong], (_k, v) => typeof v === "bigint" ? String(v) : v)
+    }`,
+  );
+}
+
+/** Counts conversations whose counters differ from their messages, and the messages. */
 export async function countersExact(sql: Sql): Promise<{ wrong: number; messages: number }> {
   const [r] = await sql<{ wrong: number; messages: number }[]>`
     select

@@ -3,15 +3,8 @@
  */
 import assert from "node:assert/strict";
 import { hash64, hashHex } from "../../src/normalize/hash.ts";
-import { runCli } from "../_helpers/cli.ts";
+import { migratedEnv, runCli } from "../_helpers/cli.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
-
-async function migratedEnv(url: string): Promise<Record<string, string>> {
-  const env = { DATABASE_URL: url };
-  const up = await runCli(["migrate", "up"], { env });
-  assert.equal(up.code, 0, up.stderr);
-  return env;
-}
 
 const add = (env: Record<string, string>, ...args: string[]) =>
   runCli(["endpoint", "add", ...args], { env });

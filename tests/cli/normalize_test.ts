@@ -1,28 +1,10 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import type { Io } from "../../src/cli/context.ts";
-import { run } from "../../src/cli/program.ts";
 import { hash64, hashHex } from "../../src/normalize/hash.ts";
+import { runCli } from "../_helpers/cli.ts";
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function convo(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  let stdout = "";
-  let stderr = "";
-  const io: Io = {
-    stdout: (text) => void (stdout += text),
-    stderr: (text) => void (stderr += text),
-    stdin: () => new ReadableStream({ start: (c) => c.close() }),
-    stderrIsTerminal: false,
-    env,
-    cwd: Deno.cwd(),
-  };
-  const code = await run(args, io);
-  return { code, stdout, stderr };
-}
+/** Runs convo in this process with JSON logs (the format when stderr is no terminal). */
+const convo = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { env: { CONVO_LOG_FORMAT: "json", ...env } });
 
 const lines = (text: string) => text.trimEnd().split("\n");
 const columns = (line: string) => line.split(/ {2,}/);

@@ -4,15 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { runCli } from "../_helpers/cli.ts";
+import { migratedEnv, runCli } from "../_helpers/cli.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
-
-async function migratedEnv(url: string): Promise<Record<string, string>> {
-  const env = { DATABASE_URL: url };
-  const up = await runCli(["migrate", "up"], { env });
-  assert.equal(up.code, 0, up.stderr);
-  return env;
-}
 
 /** Inserts `n` events in one state; returns their ids. */
 async function events(

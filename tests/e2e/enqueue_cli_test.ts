@@ -4,12 +4,9 @@
  */
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
 import { execCli, runCli } from "../_helpers/cli.ts";
-import { type TestDatabase, withTestDatabase } from "../_helpers/db.ts";
-import { smsLine as sms } from "../_helpers/seed.ts";
+import type { TestDatabase } from "../_helpers/db.ts";
+import { smsLine as sms, withMigratedDatabase } from "../_helpers/seed.ts";
 
 const FIXTURES = new URL("../fixtures/events/", import.meta.url);
 const MIXED_PATH = decodeURIComponent(new URL("mixed.ndjson", FIXTURES).pathname);
@@ -22,10 +19,7 @@ const MIXED_REASONS = [
 ];
 
 async function withQueue(fn: (db: TestDatabase, dir: string) => Promise<void>): Promise<void> {
-  await withTestDatabase(async (db) => {
-    await migrateUp(db.sql, await embeddedMigrations(), {
-      logger: createLogger({ level: "error", write: () => {} }),
-    });
+  await withMigratedDatabase(async (db) => {
     const dir = await Deno.makeTempDir({ prefix: "convo_enqueue_" });
     try {
       await fn(db, dir);

@@ -13,15 +13,7 @@ import {
   seedEndpoints,
   seedManyEvents,
 } from "../_helpers/seed.ts";
-
-/** Polls `check` until it returns true (every 50 ms, failing after `ms`). */
-async function until(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../_helpers/until.ts";
 
 async function statuses(sql: Sql): Promise<Record<string, number>> {
   const rows = await sql<{ status: string; n: number }[]>`
@@ -145,8 +137,15 @@ Deno.test("convo work: a long-running worker wakes on NOTIFY, not on its poll in
           where application_name = 'convo work' and query ilike 'listen%'`;
         return r.n > 0;
       });
-      // Once it listens, it has claimed and found nothing: it now sleeps up to 10 minutes.
-      await new Promise((r) => setTimeout(r, 300));
+      // Once it has claimed and found nothing, it sleeps up to 10 minutes: only
+      // a notification can wake it in time.
+      await until("the worker has claimed and found nothing", async () => {
+        const [r] = await sql`
+          select count(*)::int as n from pg_stat_activity
+          where application_name = 'convo work' and state = 'idle'
+            and query ilike '%for update skip locked%'`;
+        return r.n > 0;
+      });
       await seedManyEvents(sql, contendedLines(20));
       await until("the events are done", async () => (await statuses(sql)).done === 20, 20_000);
     } finally {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { canonicalPayloadSchema, canonicalToMessage } from "../../src/events/canonical.ts";
 import { EventPayloadError } from "../../src/events/errors.ts";
 import { toCanonical } from "../../src/events/to_canonical.ts";
+import { rejectionReason } from "../_helpers/events.ts";
 
 const receivedAt = new Date("2024-05-01T16:00:05Z");
 const sms = {
@@ -26,15 +27,7 @@ const email = {
 
 const received = (payload: unknown) => toCanonical("message.received", payload, { receivedAt });
 
-function reason(payload: unknown): string {
-  try {
-    received(payload);
-  } catch (error) {
-    assert.ok(error instanceof EventPayloadError, String(error));
-    return error.message;
-  }
-  assert.fail("expected the payload to be rejected");
-}
+const reason = (payload: unknown) => rejectionReason(() => received(payload));
 
 Deno.test("canonicalToMessage() maps a minimal sms", () => {
   assert.deepEqual(received(sms), {

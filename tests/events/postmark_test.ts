@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseAddressList } from "../../src/events/_address_list.ts";
 import { parseEmailDate } from "../../src/events/_email_date.ts";
-import { EventPayloadError } from "../../src/events/errors.ts";
 import { toCanonical } from "../../src/events/to_canonical.ts";
+import { rejectionReason } from "../_helpers/events.ts";
 
 const fixture: Record<string, unknown> = JSON.parse(
   Deno.readTextFileSync(new URL("../fixtures/events/postmark_inbound.json", import.meta.url)),
@@ -10,15 +10,7 @@ const fixture: Record<string, unknown> = JSON.parse(
 const receivedAt = new Date("2024-05-01T16:12:50Z");
 const postmark = (payload: unknown) => toCanonical("postmark.inbound", payload, { receivedAt });
 
-function reason(payload: unknown): string {
-  try {
-    postmark(payload);
-  } catch (error) {
-    assert.ok(error instanceof EventPayloadError, String(error));
-    return error.message;
-  }
-  assert.fail("expected the payload to be rejected");
-}
+const reason = (payload: unknown) => rejectionReason(() => postmark(payload));
 
 const minimal = {
   MessageID: "pm-1",

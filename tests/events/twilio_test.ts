@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { EventPayloadError } from "../../src/events/errors.ts";
 import { toCanonical } from "../../src/events/to_canonical.ts";
 import { twilioMessageId, twilioMessageSchema } from "../../src/events/twilio.ts";
+import { rejectionReason } from "../_helpers/events.ts";
 
 const fixture = (name: string): Record<string, unknown> =>
   JSON.parse(Deno.readTextFileSync(new URL(`../fixtures/events/${name}`, import.meta.url)));
@@ -11,15 +11,7 @@ const twilioMms = fixture("twilio_mms.json");
 const receivedAt = new Date("2024-05-01T16:03:30.250Z");
 const twilio = (payload: unknown) => toCanonical("twilio.message", payload, { receivedAt });
 
-function reason(payload: unknown): string {
-  try {
-    twilio(payload);
-  } catch (error) {
-    assert.ok(error instanceof EventPayloadError, String(error));
-    return error.message;
-  }
-  assert.fail("expected the payload to be rejected");
-}
+const reason = (payload: unknown) => rejectionReason(() => twilio(payload));
 
 const minimal = { MessageSid: "SM01", From: "+14155550142", To: "+14155550100", Body: "hi" };
 

@@ -8,12 +8,18 @@ import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { processBatch, type ProcessOptions } from "../../src/ingest/process.ts";
 import { WriteCache } from "../../src/ingest/cache.ts";
-import { createRouter, type Router } from "../../src/ingest/route.ts";
+import { createRouter, type Router } from "../../src/endpoints/route.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
 import { claimEvents } from "../../src/queue/claim.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
-import { FIXTURE_ENDPOINTS, migrate, seedEndpoints, seedEvents } from "../_helpers/seed.ts";
+import {
+  assertCountersExact,
+  FIXTURE_ENDPOINTS,
+  migrate,
+  seedEndpoints,
+  seedEvents,
+} from "../_helpers/seed.ts";
 
 const FIXTURE = new URL("../fixtures/events/", import.meta.url);
 const logLines: string[] = [];
@@ -43,22 +49,6 @@ async function drain(sql: Sql, opts: ProcessOptions, batchSize = 500) {
 
 async function fixtureLines(): Promise<string[]> {
   return (await Deno.readTextFile(new URL("mixed.ndjson", FIXTURE))).split("\n");
-}
-
-/** Counters must equal what they count. */
-async function assertCountersExact(sql: Sql): Promise<void> {
-  const wrong = await sql`
-    select c.id, c.message_count, count(m.id) as actual, c.last_message_at, max(m.sent_at) as last
-    from conversations c left join messages m on m.conversation_id = c.id
-    group by c.id having c.message_count <> count(m.id)
-      or c.last_message_at is distinct from max(m.sent_at)`;
-  assert.equal(
-    wrong.length,
-    0,
-    `counters differ from the messages: ${
-      JSON.stringify([...wrong], (_k, v) => typeof v === "bigint" ? String(v) : v)
-    }`,
-  );
 }
 
 Deno.test("ingest: the mixed fixture gives exactly the expected conversations", async () => {

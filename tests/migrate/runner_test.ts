@@ -14,6 +14,7 @@ import {
 } from "../../src/migrate/runner.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
 import type { Sql } from "../../src/db/connect.ts";
+import { until } from "../_helpers/until.ts";
 
 const enc = new TextEncoder();
 const logs: string[] = [];
@@ -226,8 +227,14 @@ Deno.test("migrateUp() re-reads the ledger after taking the lock", async () => {
     const [{ db }] = await holder<{ db: string }[]>`select current_database() as db`;
     await holder`select pg_advisory_lock(${migrationLockKey(db)})`;
     const waiting = migrateUp(sql, migrations, { logger, pollMs: 20 });
-    // While it waits, "another migrator" applies everything.
-    await new Promise((r) => setTimeout(r, 100));
+    // While it waits (it has tried the lock), "another migrator" applies everything.
+    await until("the migrator waits for the lock", async () => {
+      const [r] = await holder<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()
+          and query ilike '%pg_try_advisory_lock%'`;
+      return r.n > 0;
+    });
     await holder.unsafe(LEDGER_DDL);
     const other = await migrateUp(sql, migrations, { logger, lockTimeoutMs: 0 }).catch((e) => e);
     assert.ok(other instanceof ConvoError, "the lock is held");

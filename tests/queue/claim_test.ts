@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { claimEvents, extendClaims, recordOutcomes, releaseEvents } from "../../src/queue/claim.ts";
+import { claimEvents } from "../../src/queue/claim.ts";
+import { extendClaims } from "../../src/queue/extend.ts";
+import { recordOutcomes } from "../../src/queue/outcomes.ts";
+import { releaseEvents } from "../../src/queue/release.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
 import { migrate } from "../_helpers/seed.ts";
 

@@ -5,8 +5,6 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { createLogger } from "../../src/log/logger.ts";
-import { embeddedMigrations } from "../../src/migrate/embedded.ts";
-import { migrateUp } from "../../src/migrate/runner.ts";
 import {
   enqueue,
   type EnqueueOptions,
@@ -14,22 +12,14 @@ import {
   type EnqueueSummary,
   type InvalidLine,
 } from "../../src/queue/enqueue.ts";
-import { withTestDatabase } from "../_helpers/db.ts";
-import { smsLine as sms } from "../_helpers/seed.ts";
+import { smsLine as sms, withMigratedDatabase } from "../_helpers/seed.ts";
 
 const enc = new TextEncoder();
 const FIXTURES = new URL("../fixtures/events/", import.meta.url);
 const MIXED = new URL("mixed.ndjson", FIXTURES);
 const CAP = 262_144;
 
-async function withQueue(fn: (sql: Sql) => Promise<void>): Promise<void> {
-  await withTestDatabase(async ({ sql }) => {
-    await migrateUp(sql, await embeddedMigrations(), {
-      logger: createLogger({ level: "error", write: () => {} }),
-    });
-    await fn(sql);
-  });
-}
+const withQueue = (fn: (sql: Sql) => Promise<void>) => withMigratedDatabase(({ sql }) => fn(sql));
 
 function source(name: string, input: string | Uint8Array | Uint8Array[]): EnqueueSource {
   const chunks = Array.isArray(input)

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { QUEUE_CHANNEL, retryDead } from "../../src/queue/retry.ts";
+import { QUEUE_CHANNEL } from "../../src/queue/channel.ts";
+import { retryDead } from "../../src/queue/retry.ts";
 import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
 /** Every event's state, by id, for before/after comparisons. */

@@ -1,23 +1,18 @@
 /**
- * Endpoint mappings: our own numbers and mailboxes, and the customer and
- * provider each belongs to. Ingest routes an event by looking its address up
- * here (`endpoint_mappings`, unique on `(kind, normalized)`: one owner per
- * address).
+ * Endpoint administration: map one of our numbers or mailboxes to the customer
+ * and provider that own it (`endpoint_mappings`, unique on `(kind,
+ * normalized)`: one owner per address). Ingest routes by these rows
+ * (`route.ts`).
  *
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import { writeDedupRows } from "../dedup/write.ts";
 import { ConvoError, UsageError } from "../errors.ts";
 import { maskAddress } from "../log/redact.ts";
-import { normalizeEmail } from "../normalize/email.ts";
 import { hash64, hashHex } from "../normalize/hash.ts";
-import { normalizePhone } from "../normalize/phone.ts";
-
-/** What an endpoint is: a phone-side address (sms, mms) or a mailbox (email). */
-export type EndpointKind = "sms" | "mms" | "email";
-
-/** The endpoint kinds, for validation and help texts. */
-export const ENDPOINT_KINDS: readonly EndpointKind[] = ["sms", "mms", "email"];
+import { normalizeEndpoint } from "./normalize.ts";
+import type { EndpointKind } from "./types.ts";
 
 /** What {@link addEndpoint} adds. */
 export interface EndpointInput {
@@ -53,38 +48,6 @@ export interface AddEndpointResult {
   key: bigint;
 }
 
-/** A row of {@link listEndpoints}. */
-export interface EndpointRow {
-  /** The mapping's id. */
-  id: bigint;
-  /** The customer's id. */
-  customer_id: bigint;
-  /** The customer's name. */
-  customer: string;
-  /** The provider's id. */
-  provider_id: bigint;
-  /** The provider's name. */
-  provider: string;
-  /** sms, mms or email. */
-  kind: EndpointKind;
-  /** The address as it was typed when the mapping was added. */
-  address: string;
-  /** The normalized address. */
-  normalized: string;
-  /** hash64(normalized), signed, as stored. */
-  key: bigint;
-  /** The same key as 16 hex digits (as `convo normalize` prints it). */
-  key_hex: string;
-  /** When the mapping was added. */
-  created_at: Date;
-}
-
-/** Options of {@link listEndpoints}. */
-export interface ListEndpointsOptions {
-  /** Only this customer's endpoints (by name). */
-  customer?: string;
-}
-
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
@@ -97,47 +60,6 @@ function checkName(what: string, value: string): string {
     });
   }
   return name;
-}
-
-/**
- * Normalizes an endpoint address for its kind, turning the normalizer's
- * RangeError (which names the value and the reason) into a usage error.
- *
- * @throws {UsageError} when the address cannot be normalized or the kind or region is unknown.
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { normalizeEndpoint } from "./endpoints.ts";
- * assert.equal(normalizeEndpoint("sms", "(415) 555-0100"), "+14155550100");
- * assert.equal(normalizeEndpoint("mms", "020 7946 0958", "GB"), "+442079460958");
- * assert.equal(normalizeEndpoint("email", "Support+Web@Example.COM"), "support@example.com");
- * assert.throws(() => normalizeEndpoint("email", "nope"), /no '@'/);
- * ```
- */
-export function normalizeEndpoint(kind: EndpointKind, address: string, region?: string): string {
-  try {
-    switch (kind) {
-      case "email":
-        return normalizeEmail(address).address;
-      case "sms":
-      case "mms":
-        return normalizePhone(address, { region }).value;
-    }
-  } catch (err) {
-    if (err instanceof RangeError) {
-      throw new UsageError(err.message, {
-        hint: err.message.startsWith("Cannot use phone region")
-          ? "give a two-letter ISO 3166 region such as US, GB or DE"
-          : kind === "email"
-          ? "give an email address such as support@example.com"
-          : "give a phone number (+14155550100, or national with --region), a short code or a sender id",
-      });
-    }
-    throw err;
-  }
-  throw new UsageError(`invalid endpoint kind: current value is '${kind}'`, {
-    hint: `expected one of ${ENDPOINT_KINDS.join(", ")}`,
-  });
 }
 
 /**
@@ -178,9 +100,10 @@ async function selectOrInsert<T>(
  * before anything is created, and again after the insert if a concurrent add
  * won the race (everything this call created then rolls back).
  *
- * The address is normalized (`email` → {@link normalizeEmail}, `sms`/`mms` →
- * {@link normalizePhone}) and its dedup row (`phone_numbers` or
- * `email_addresses`, id = hash64 of the normalized form) added too. An
+ * The address is normalized (`email` → `normalizeEmail`, `sms`/`mms` →
+ * `normalizePhone`) and its dedup row (`phone_numbers` or
+ * `email_addresses`, id = hash64 of the normalized form) added too, through
+ * the one dedup writer (`dedup/write.ts`). An
  * existing provider keeps its kind.
  *
  * @throws {UsageError} when the address cannot be normalized, a name is blank,
@@ -190,7 +113,7 @@ async function selectOrInsert<T>(
  * address (a hash collision: never merged silently).
  * @example Usage
  * ```ts ignore
- * import { addEndpoint } from "./endpoints.ts";
+ * import { addEndpoint } from "./add.ts";
  * const r = await addEndpoint(sql, {
  *   customer: "acme", provider: "twilio", kind: "sms", address: "(415) 555-0100",
  * });
@@ -280,30 +203,14 @@ export async function addEndpoint(sql: Sql, input: EndpointInput): Promise<AddEn
     );
     const providerId = provider.row.id;
 
-    const stored = await selectOrInsert(
-      () =>
-        kind === "email"
-          ? tx<{ value: string }[]>`select lowered as value from email_addresses where id = ${key}`
-          : tx<{ value: string }[]>`select e164 as value from phone_numbers where id = ${key}`,
-      () =>
-        kind === "email"
-          ? tx<{ value: string }[]>`
-              insert into email_addresses (id, raw, lowered, hash)
-              values (${key}, ${address}, ${normalized}, ${key})
-              on conflict do nothing
-              returning lowered as value`
-          : tx<{ value: string }[]>`
-              insert into phone_numbers (id, raw, e164, hash)
-              values (${key}, ${address}, ${normalized}, ${key})
-              on conflict do nothing
-              returning e164 as value`,
-      "address",
-    );
-    if (stored.row.value !== normalized) {
+    const [collision] = await writeDedupRows(tx as unknown as Sql, {
+      [kind === "email" ? "emails" : "phones"]: [[key, { raw: address, value: normalized }]],
+    });
+    if (collision) {
       throw new ConvoError(
         `64-bit key collision: key ${key} (0x${hashHex(key)}) of ${normalized} already holds ` +
           `another ${kind === "email" ? "email address" : "phone address"} ` +
-          `(${maskAddress(stored.row.value)})`,
+          `(${maskAddress(collision.stored)})`,
         { hint: "the two are never merged; report this (it is astronomically unlikely)" },
       );
     }
@@ -331,40 +238,4 @@ export async function addEndpoint(sql: Sql, input: EndpointInput): Promise<AddEn
       key,
     } satisfies AddEndpointResult;
   });
-}
-
-/**
- * Lists endpoint mappings with their customer and provider names, ordered by
- * customer name, kind and normalized address.
- *
- * @throws {UsageError} when `customer` names no customer.
- * @example Usage
- * ```ts ignore
- * import { listEndpoints } from "./endpoints.ts";
- * const rows = await listEndpoints(sql, { customer: "acme" });
- * // [{ customer: "acme", provider: "twilio", kind: "sms", normalized: "+14155550100", … }]
- * ```
- */
-export async function listEndpoints(
-  sql: Sql,
-  options: ListEndpointsOptions = {},
-): Promise<EndpointRow[]> {
-  const customer = options.customer?.trim();
-  const rows = await sql<Omit<EndpointRow, "key_hex">[]>`
-    select m.id, m.customer_id, c.name as customer, m.provider_id, p.name as provider,
-           m.kind, m.address, m.normalized, m.hash as key, m.created_at
-    from endpoint_mappings m
-    join customers c on c.id = m.customer_id
-    join providers p on p.id = m.provider_id
-    ${customer === undefined ? sql`` : sql`where c.name = ${customer}`}
-    order by c.name, m.kind, m.normalized, m.id`;
-  if (customer !== undefined && rows.length === 0) {
-    const [found] = await sql`select 1 from customers where name = ${customer}`;
-    if (!found) {
-      throw new UsageError(`no customer named ${JSON.stringify(customer)}`, {
-        hint: "convo endpoint list shows every customer's endpoints",
-      });
-    }
-  }
-  return rows.map((r) => ({ ...r, key_hex: hashHex(r.key) }));
 }

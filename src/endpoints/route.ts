@@ -7,11 +7,13 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import type { Channel } from "../normalize/address.ts";
+import type { EndpointKind } from "./types.ts";
 
 /** An endpoint mapping of an address. */
 export interface Route {
   /** endpoint_mappings.kind: sms, mms or email. */
-  readonly kind: "sms" | "mms" | "email";
+  readonly kind: EndpointKind;
   /** The owning customer. */
   readonly customerId: bigint;
   /** The provider the address is served by. */
@@ -110,7 +112,7 @@ export function createRouter(
  */
 export function pickRoute(
   routes: readonly Route[],
-  channel: "sms" | "mms" | "email",
+  channel: Channel,
 ): Route | undefined {
   if (channel === "email") return routes.find((r) => r.kind === "email");
   return routes.find((r) => r.kind === channel) ??

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { createClient, type Sql } from "../../src/db/connect.ts";
 import { ConvoError, UsageError } from "../../src/errors.ts";
-import { addEndpoint, listEndpoints, normalizeEndpoint } from "../../src/ingest/endpoints.ts";
+import { addEndpoint } from "../../src/endpoints/add.ts";
+import { listEndpoints } from "../../src/endpoints/list.ts";
+import { normalizeEndpoint } from "../../src/endpoints/normalize.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
 import { withMigratedDatabase } from "../_helpers/seed.ts";

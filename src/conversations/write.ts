@@ -1,0 +1,216 @@
+/**
+ * The conversation side of a message, written set-based in the caller's
+ * transaction: contacts with their `contact_addresses`, conversations
+ * (`insert … on conflict do nothing`, then read back and checked for a key
+ * collision) and participants. Ingest writes a batch's rows through it, and a
+ * backfill assigns legacy messages through the same statements, so both create
+ * the same contacts and conversations.
+ *
+ * Every list must be sorted by its unique key (contacts: customer, kind,
+ * address; conversations: customer, channel, key): rows are locked in that
+ * order by every writer, so concurrent writers never deadlock.
+ *
+ * @module
+ */
+import type { Sql } from "../db/connect.ts";
+import {
+  contactRef,
+  conversationRef,
+  type PlannedContact,
+  type PlannedConversation,
+} from "./refs.ts";
+
+const s = (v: bigint) => v.toString();
+
+/**
+ * A PostgreSQL array literal of strings, every element quoted.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { textArrayLiteral } from "./write.ts";
+ * assert.equal(textArrayLiteral(['a"b', "c\\d", "+1"]), '{"a\\"b","c\\\\d","+1"}');
+ * ```
+ */
+export function textArrayLiteral(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+}
+
+/** A contact with its ref. */
+export type ContactRow = readonly [string, PlannedContact];
+
+function contactArrays(rows: readonly ContactRow[]) {
+  return {
+    customers: rows.map(([, c]) => s(c.customerId)),
+    kinds: rows.map(([, c]) => c.kind),
+    addresses: rows.map(([, c]) => s(c.addressId)),
+  };
+}
+
+/**
+ * Creates the contacts of addresses first seen here. The contact row is made
+ * only for the `contact_addresses` row that wins (parent and child inserted in
+ * one statement; the foreign key is checked at its end), so two workers racing
+ * leave no orphan contact.
+ */
+function insertContacts(sql: Sql, rows: readonly ContactRow[]) {
+  const a = contactArrays(rows);
+  return sql`
+    with input as (
+      select t.customer_id, t.kind, t.address_id, t.display_name,
+             nextval('contacts_id_seq') as contact_id
+      from unnest(${a.customers}::bigint[], ${a.kinds}::text[], ${a.addresses}::bigint[],
+                  ${rows.map(([, c]) => c.displayName)}::text[])
+        as t(customer_id, kind, address_id, display_name)
+      where not exists (
+        select 1 from contact_addresses ca
+        where ca.customer_id = t.customer_id and ca.kind = t.kind and ca.address_id = t.address_id
+      )
+    ),
+    won as (
+      insert into contact_addresses (customer_id, kind, address_id, contact_id)
+      select customer_id, kind, address_id, contact_id from input
+      order by customer_id, kind, address_id
+      on conflict do nothing
+      returning contact_id
+    )
+    insert into contacts (id, customer_id, display_name)
+    select i.contact_id, i.customer_id, i.display_name
+    from won join input i using (contact_id)`;
+}
+
+function selectContacts(sql: Sql, rows: readonly ContactRow[]) {
+  const a = contactArrays(rows);
+  return sql<{ customer_id: bigint; kind: string; address_id: bigint; contact_id: bigint }[]>`
+    select ca.customer_id, ca.kind, ca.address_id, ca.contact_id
+    from contact_addresses ca
+    join unnest(${a.customers}::bigint[], ${a.kinds}::text[], ${a.addresses}::bigint[])
+      as t(customer_id, kind, address_id)
+      on ca.customer_id = t.customer_id and ca.kind = t.kind and ca.address_id = t.address_id`;
+}
+
+/** A conversation with its ref. */
+export type ConversationRow = readonly [string, PlannedConversation];
+
+function conversationArrays(rows: readonly ConversationRow[]) {
+  return {
+    customers: rows.map(([, c]) => s(c.customerId)),
+    channels: rows.map(([, c]) => c.channel),
+    keys: rows.map(([, c]) => s(c.key)),
+  };
+}
+
+function insertConversations(sql: Sql, rows: readonly ConversationRow[]) {
+  const a = conversationArrays(rows);
+  return sql<{ customer_id: bigint; channel: string; participants_key: bigint }[]>`
+    insert into conversations (customer_id, channel, participants_key, participants)
+    select customer_id, channel, participants_key, participants::text[]
+    from unnest(${a.customers}::bigint[], ${a.channels}::text[], ${a.keys}::bigint[],
+                ${rows.map(([, c]) => textArrayLiteral(c.participants))}::text[])
+      as t(customer_id, channel, participants_key, participants)
+    order by customer_id, channel, participants_key
+    on conflict (customer_id, channel, participants_key) do nothing
+    returning customer_id, channel, participants_key`;
+}
+
+/** Reads conversations back (new and existing); a separate statement sees rows committed meanwhile. */
+function selectConversations(sql: Sql, rows: readonly ConversationRow[]) {
+  const a = conversationArrays(rows);
+  return sql<
+    {
+      id: bigint;
+      customer_id: bigint;
+      channel: string;
+      participants_key: bigint;
+      participants: string[];
+    }[]
+  >`
+    select c.id, c.customer_id, c.channel, c.participants_key, c.participants
+    from conversations c
+    join unnest(${a.customers}::bigint[], ${a.channels}::text[], ${a.keys}::bigint[])
+      as t(customer_id, channel, participants_key)
+      on c.customer_id = t.customer_id and c.channel = t.channel
+     and c.participants_key = t.participants_key`;
+}
+
+/**
+ * Adds participants (conversation id, contact id) to conversations, sorted by
+ * both ids (the lock order every writer keeps); existing pairs are kept.
+ */
+export function insertParticipants(sql: Sql, pairs: readonly (readonly [bigint, bigint])[]) {
+  return sql`
+    insert into conversation_participants (conversation_id, contact_id, role)
+    select conversation_id, contact_id, 'contact'
+    from unnest(${pairs.map(([c]) => s(c))}::bigint[], ${pairs.map(([, k]) => s(k))}::bigint[])
+      as t(conversation_id, contact_id)
+    order by conversation_id, contact_id
+    on conflict do nothing`;
+}
+
+/**
+ * Finds or creates contacts (with their `contact_addresses`).
+ *
+ * @returns contact ids by contact ref.
+ */
+export async function writeContacts(
+  sql: Sql,
+  rows: readonly ContactRow[],
+): Promise<Map<string, bigint>> {
+  const ids = new Map<string, bigint>();
+  if (rows.length === 0) return ids;
+  const [, found] = await Promise.all([insertContacts(sql, rows), selectContacts(sql, rows)]);
+  for (const r of found) ids.set(contactRef(r.customer_id, r.kind, r.address_id), r.contact_id);
+  return ids;
+}
+
+/** A conversation found or created by {@link writeConversations}. */
+export interface WrittenConversation {
+  /** conversations.id */
+  readonly id: bigint;
+  /** Its participants as stored. */
+  readonly participants: readonly string[];
+  /** Whether this call created it (then it has no participants rows yet). */
+  readonly created: boolean;
+}
+
+/** What {@link writeConversations} found. */
+export interface WrittenConversations {
+  /** By conversation ref. */
+  readonly conversations: Map<string, WrittenConversation>;
+  /**
+   * Conversations whose stored participants differ from the planned ones: the
+   * 64-bit key holds another participant set (callers refuse, never merge).
+   */
+  readonly collisions: readonly { key: bigint; id: bigint }[];
+}
+
+/** Finds or creates conversations and checks that each key holds our participants. */
+export async function writeConversations(
+  sql: Sql,
+  rows: readonly ConversationRow[],
+): Promise<WrittenConversations> {
+  const conversations = new Map<string, WrittenConversation>();
+  const collisions: { key: bigint; id: bigint }[] = [];
+  if (rows.length === 0) return { conversations, collisions };
+  const [created, found] = await Promise.all([
+    insertConversations(sql, rows),
+    selectConversations(sql, rows),
+  ]);
+  const planned = new Map(rows);
+  const createdRefs = new Set(
+    created.map((r) => conversationRef(r.customer_id, r.channel, r.participants_key)),
+  );
+  for (const r of found) {
+    const ref = conversationRef(r.customer_id, r.channel, r.participants_key);
+    if (r.participants.join("\n") !== planned.get(ref)!.participants.join("\n")) {
+      collisions.push({ key: r.participants_key, id: r.id });
+      continue;
+    }
+    conversations.set(ref, {
+      id: r.id,
+      participants: r.participants,
+      created: createdRefs.has(ref),
+    });
+  }
+  return { conversations, collisions };
+}

@@ -161,7 +161,7 @@ export function decodeCursor<K extends Cursor["kind"]>(
   };
   if (text.length > MAX_LENGTH) fail("too long");
   const json = fromBase64Url(text);
-  if (json === undefined) fail("not base64url");
+  if (json === undefined) fail("not a cursor");
   let value: unknown;
   try {
     value = JSON.parse(json!);

@@ -69,7 +69,8 @@ export function resolveTimeBounds(
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
       throw new UsageError(`invalid ${flag}: current value is '${value}'`, {
-        hint: "use an ISO 8601 time (2024-05-01, 2024-05-01T16:00:00Z) or a duration ago (30m, 12h, 7d)",
+        hint:
+          "use an ISO 8601 time (2024-05-01, 2024-05-01T16:00:00Z) or a duration ago (30m, 12h, 7d)",
       });
     }
   };

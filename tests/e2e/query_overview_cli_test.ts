@@ -127,7 +127,7 @@ Deno.test("convo query-overview --format ndjson and csv parse back; the next pag
           for (const line of r.stdout.split("\n").filter((l) => l !== "")) {
             const row = JSON.parse(line);
             seen.push(row.conversation_id);
-            if (/"quoted"\nline two/.test(row.snippet)) snippets++;
+            if (/, "quoted" line two$/.test(row.snippet)) snippets++;
           }
         } else {
           const [header, ...records] = parseCsv(r.stdout);
@@ -146,7 +146,7 @@ Deno.test("convo query-overview --format ndjson and csv parse back; the next pag
             assert.equal(rec.length, header.length);
             seen.push(rec[0]);
             assert(Array.isArray(JSON.parse(rec[4])));
-            if (/"quoted"\nline two/.test(rec[8])) snippets++;
+            if (/, "quoted" line two$/.test(rec[8])) snippets++;
           }
         }
         cursor = nextCursor(r.stderr);
@@ -159,6 +159,16 @@ Deno.test("convo query-overview --format ndjson and csv parse back; the next pag
       assert.deepEqual(seen, truth, format);
       assert.equal(snippets, 1, format);
     }
+    // A raw body with quotes, commas and a line break survives CSV.
+    const [{ id }] = await sql<{ id: bigint }[]>`
+      select id from conversations where participants @> array['+14155550177']`;
+    const r = await runCli(["query-overview", "--messages", String(id), "--format", "csv"], {
+      env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const [header, row, ...rest] = parseCsv(r.stdout);
+    assert.equal(rest.length, 0);
+    assert.equal(row[header.indexOf("body")], '東京からこんにちは 👋🏽, "quoted"\nline two');
   });
 });
 

@@ -9,7 +9,7 @@ import type { Sql } from "../db/connect.ts";
 import { UsageError } from "../errors.ts";
 import { resolveCustomer } from "./customer.ts";
 import { type ConversationCursor, decodeCursor, encodeCursor } from "./cursor.ts";
-import { checkLimit, DEFAULT_LIMIT, MAX_LIMIT, type Page, resolveTimeBounds } from "./page.ts";
+import { checkLimit, type Page, resolveTimeBounds } from "./page.ts";
 import { normalizeParticipant } from "./participant.ts";
 
 /** A row of {@link listConversations}. */
@@ -48,7 +48,7 @@ export interface ListConversationsOptions {
   since?: string;
   /** Only conversations last active at or before this time (ISO 8601 or a duration ago). */
   until?: string;
-  /** Rows per page, 1…{@link MAX_LIMIT}; default {@link DEFAULT_LIMIT}. */
+  /** Rows per page, 1…1000; default 50 (`MAX_LIMIT`, `DEFAULT_LIMIT` of `page.ts`). */
   limit?: number;
   /** Where the page starts: the `nextCursor` of the previous page. */
   cursor?: string;

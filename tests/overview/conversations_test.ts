@@ -127,7 +127,6 @@ Deno.test("listConversations() walk while messages arrive never repeats a conver
     await ingest(env, mixedLines(60, 3));
     const before = await groundTruth(sql);
     const moved = new Set<bigint>();
-    let minute = 0;
     const pages = await walk(sql, { limit: 3 }, async (page) => {
       // A new message in a conversation not yet seen, one in a conversation
       // already seen, and a new conversation, each later than everything:

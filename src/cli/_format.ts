@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { displayWidth } from "./_width.ts";
 
 /** The output formats of {@link formatRows}. */
 export const OUTPUT_FORMATS = ["table", "json", "ndjson", "csv"] as const;
@@ -39,8 +40,6 @@ type AnyColumn = Omit<Column, "key"> & { key: string };
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 const CSV_QUOTE = /[",\r\n]|^\s|\s$/;
-const ASCII = /^[\x20-\x7e]*$/;
-const segmenter = new Intl.Segmenter();
 
 function jsonValue(_key: string, value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
@@ -90,17 +89,8 @@ function cell(value: unknown): string {
   });
 }
 
-/**
- * Columns a text takes, counted in grapheme clusters (a combining accent or a
- * ZWJ emoji sequence is one). East Asian wide characters count as one, so
- * such cells may misalign slightly.
- */
-function width(text: string): number {
-  if (ASCII.test(text)) return text.length;
-  let n = 0;
-  for (const _ of segmenter.segment(text)) n++;
-  return n;
-}
+/** Columns a text takes on a terminal: CJK and emoji two, combining marks none. */
+const width = displayWidth;
 
 function headerOf(column: AnyColumn): string {
   return column.header ?? column.key.toUpperCase().replaceAll("_", " ");

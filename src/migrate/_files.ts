@@ -13,6 +13,8 @@ import f8 from "../../migrations/0005_updated_at_trigger.down.sql" with { type: 
 import f9 from "../../migrations/0005_updated_at_trigger.up.sql" with { type: "bytes" };
 import f10 from "../../migrations/0006_views.down.sql" with { type: "bytes" };
 import f11 from "../../migrations/0006_views.up.sql" with { type: "bytes" };
+import f12 from "../../migrations/20261203075645_overview_index.down.sql" with { type: "bytes" };
+import f13 from "../../migrations/20261203075645_overview_index.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -28,4 +30,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "0005_updated_at_trigger.up.sql", bytes: f9 },
   { name: "0006_views.down.sql", bytes: f10 },
   { name: "0006_views.up.sql", bytes: f11 },
+  { name: "20261203075645_overview_index.down.sql", bytes: f12 },
+  { name: "20261203075645_overview_index.up.sql", bytes: f13 },
 ];

@@ -188,14 +188,14 @@ Deno.test("formatRows() table aligns columns, right-aligns on request, has no tr
   );
 });
 
-Deno.test("formatRows() table counts combining marks and emoji sequences as one column", () => {
+Deno.test("formatRows() table counts a combining mark as no column and an emoji sequence as two", () => {
   const rows = [{ a: "e\u0301", b: 1 }, { a: "👩‍👩‍👧", b: 2 }, { a: "abc", b: 3 }];
   const columns: Column<typeof rows[number]>[] = [{ key: "a" }, { key: "b" }];
   assert.equal(
     formatRows(rows, columns, "table"),
     "A    B\n" +
       "e\u0301    1\n" +
-      "👩‍👩‍👧    2\n" +
+      "👩‍👩‍👧   2\n" +
       "abc  3\n",
   );
 });

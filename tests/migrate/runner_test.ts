@@ -82,11 +82,19 @@ Deno.test("migrateUp() adopts a database migrated by sqlx-cli from the same file
     execution_time BIGINT NOT NULL
 )`);
     for (const m of migrations) {
-      await sql.begin(async (tx) => {
-        await tx.unsafe(m.up.sql);
-        await tx`INSERT INTO _sqlx_migrations ( version, description, success, checksum, execution_time )
+      const insert = (q: typeof sql) =>
+        q`INSERT INTO _sqlx_migrations ( version, description, success, checksum, execution_time )
           VALUES ( ${m.version}, ${m.description}, TRUE, ${m.up.checksum}, -1 )`;
-      });
+      if (m.up.noTransaction) {
+        // sqlx runs a `-- no-transaction` file alone, then inserts its row.
+        await sql.unsafe(m.up.sql);
+        await insert(sql);
+      } else {
+        await sql.begin(async (tx) => {
+          await tx.unsafe(m.up.sql);
+          await insert(tx as unknown as typeof sql);
+        });
+      }
       await sql`UPDATE _sqlx_migrations SET execution_time = ${1234567n} WHERE version = ${m.version}`;
     }
     const status = await migrationStatus(sql, migrations);

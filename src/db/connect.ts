@@ -11,6 +11,7 @@ import postgres from "postgres";
 import type { Config } from "../config.ts";
 import { ConvoError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { guardBegin } from "./_safe_begin.ts";
 import { startEmbedded } from "./embedded.ts";
 import { connectionError, type Target } from "./errors.ts";
 
@@ -116,7 +117,7 @@ export function createClient(
   },
 ): Sql {
   const t = options.timeouts;
-  return postgres(url, {
+  const sql = postgres(url, {
     // Undocumented in postgres.js's types but supported (connection.js createSocket).
     ...{ socket: connectNoDelay } as Record<never, never>,
     max: options.max,
@@ -138,12 +139,15 @@ export function createClient(
     },
     onnotice: (notice) => options.logger.debug("server notice", { notice: notice.message }),
   }) as unknown as Sql;
+  return guardBegin(sql);
 }
 
 /** The session timeouts of a command: `migrate` has its own statement limit. */
 export function sessionTimeouts(config: Config, command?: string): SessionTimeouts {
   return {
-    statementMs: command === "migrate" ? config.migrateStatementTimeoutMs : config.statementTimeoutMs,
+    statementMs: command === "migrate"
+      ? config.migrateStatementTimeoutMs
+      : config.statementTimeoutMs,
     lockMs: config.lockTimeoutMs,
     idleInTransactionMs: config.idleInTransactionTimeoutMs,
   };

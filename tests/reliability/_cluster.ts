@@ -137,7 +137,10 @@ export async function withCluster<T>(fn: (cluster: Cluster) => Promise<T>): Prom
       port,
       url: (name = "postgres") => `postgres://postgres@127.0.0.1:${port}/${name}`,
       async stop(mode = "fast") {
-        await run([`${bindir}/pg_ctl`, "-D", data, "-m", mode, "-w", "-t", "60", "stop"], "pg_ctl stop");
+        await run(
+          [`${bindir}/pg_ctl`, "-D", data, "-m", mode, "-w", "-t", "60", "stop"],
+          "pg_ctl stop",
+        );
         running = false;
       },
       async start() {

@@ -85,7 +85,7 @@ async function runner(): Promise<(argv: string[]) => [string, string[]]> {
   return (argv) => ["su", ["postgres", "-s", "/bin/sh", "-c", argv.map(quote).join(" ")]];
 }
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
@@ -125,7 +125,7 @@ export async function withCluster<T>(fn: (cluster: Cluster) => Promise<T>): Prom
         .concat(["--locale=C"]),
       "initdb",
     );
-    const port = await freePort();
+    const port = freePort();
     const conf = [...SETTINGS, `port=${port}`, `unix_socket_directories='${dir}'`].join("\n");
     // Appended as the postgres user: the file is theirs.
     await run(

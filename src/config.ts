@@ -6,6 +6,7 @@
  * @module
  */
 import { z } from "zod";
+import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log/logger.ts";
 import { redactUrl } from "./log/redact.ts";
@@ -21,6 +22,12 @@ export const ENV_VARS = {
   CONVO_MAX_PAYLOAD_BYTES: "largest event payload enqueue accepts (default 262144)",
   CONVO_SNIPPET_LENGTH: "grapheme clusters kept in a conversation snippet (default 120)",
   CONVO_CONNECT_TIMEOUT: "seconds to wait for a database connection (default 10)",
+  CONVO_STATEMENT_TIMEOUT: "server-side limit on one statement (default 60s; 0: none)",
+  CONVO_MIGRATE_STATEMENT_TIMEOUT: "statement limit of convo migrate (default 0: none)",
+  CONVO_LOCK_TIMEOUT: "server-side limit on one lock wait (default 30s; 0: none)",
+  CONVO_IDLE_IN_TRANSACTION_TIMEOUT:
+    "the server ends a session idle inside a transaction this long (default 60s; 0: never)",
+  CONVO_SHUTDOWN_GRACE: "after SIGTERM/SIGINT, exit anyway after this long (default 30s)",
 } as const;
 
 /** Resolved configuration. Frozen. */
@@ -43,6 +50,16 @@ export interface Config {
   readonly snippetLength: number;
   /** Seconds to wait for a connection. */
   readonly connectTimeoutSeconds: number;
+  /** `statement_timeout` of every session, in ms (0: none). */
+  readonly statementTimeoutMs: number;
+  /** `statement_timeout` of `convo migrate` sessions (an index build may take long), ms. */
+  readonly migrateStatementTimeoutMs: number;
+  /** `lock_timeout` of every session, in ms (0: none). */
+  readonly lockTimeoutMs: number;
+  /** `idle_in_transaction_session_timeout` of every session, in ms (0: none). */
+  readonly idleInTransactionTimeoutMs: number;
+  /** After a shutdown signal, how long a command may take to stop before it is ended. */
+  readonly shutdownGraceMs: number;
 }
 
 /** Global flags as commander hands them over. */
@@ -53,6 +70,18 @@ export interface GlobalFlags {
 }
 
 function postgresUrl(value: string, ctx: z.RefinementCtx): void {
+  const authority = value.replace(/^[a-z]+:\/\//i, "").split(/[/?#]/)[0];
+  if (authority.slice(authority.lastIndexOf("@") + 1).includes(",")) {
+    // postgres.js 3.4.9 retries a multi-host list forever when every host is
+    // down (its connect error is swallowed while another host is left), so a
+    // query would never fail: refused rather than half supported.
+    ctx.addIssue({
+      code: "custom",
+      message: "one host only: for failover put a proxy (PgBouncer, HAProxy) or one DNS name " +
+        "in front of the servers",
+    });
+    return;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -70,6 +99,20 @@ function postgresUrl(value: string, ctx: z.RefinementCtx): void {
   }
 }
 
+// Server-side timeouts are int4 milliseconds; 0 turns one off.
+const MAX_TIMEOUT_MS = 2_147_483_647;
+const duration = (max: number) =>
+  z.union([z.string(), z.number()]).transform((value, ctx) => {
+    try {
+      const ms = parseDuration(String(value));
+      if (ms <= max) return ms;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: "custom", message: "a duration such as 30s, 5m, 2h, or 0 for none" });
+    return z.NEVER;
+  });
+
 const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
 
 const schema = z.object({
@@ -84,6 +127,11 @@ const schema = z.object({
   maxPayloadBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024),
   snippetLength: z.coerce.number().int().min(1).max(10_000),
   connectTimeoutSeconds: z.coerce.number().positive().max(3600),
+  statementTimeoutMs: duration(MAX_TIMEOUT_MS),
+  migrateStatementTimeoutMs: duration(MAX_TIMEOUT_MS),
+  lockTimeoutMs: duration(MAX_TIMEOUT_MS),
+  idleInTransactionTimeoutMs: duration(MAX_TIMEOUT_MS),
+  shutdownGraceMs: duration(86_400_000),
 });
 
 const SOURCE: Record<string, string> = {
@@ -95,6 +143,11 @@ const SOURCE: Record<string, string> = {
   maxPayloadBytes: "CONVO_MAX_PAYLOAD_BYTES",
   snippetLength: "CONVO_SNIPPET_LENGTH",
   connectTimeoutSeconds: "CONVO_CONNECT_TIMEOUT",
+  statementTimeoutMs: "CONVO_STATEMENT_TIMEOUT",
+  migrateStatementTimeoutMs: "CONVO_MIGRATE_STATEMENT_TIMEOUT",
+  lockTimeoutMs: "CONVO_LOCK_TIMEOUT",
+  idleInTransactionTimeoutMs: "CONVO_IDLE_IN_TRANSACTION_TIMEOUT",
+  shutdownGraceMs: "CONVO_SHUTDOWN_GRACE",
 };
 
 /**
@@ -126,6 +179,11 @@ export function resolveConfig(
     maxPayloadBytes: nonEmpty(env.CONVO_MAX_PAYLOAD_BYTES) ?? 262_144,
     snippetLength: nonEmpty(env.CONVO_SNIPPET_LENGTH) ?? 120,
     connectTimeoutSeconds: nonEmpty(env.CONVO_CONNECT_TIMEOUT) ?? 10,
+    statementTimeoutMs: nonEmpty(env.CONVO_STATEMENT_TIMEOUT) ?? "60s",
+    migrateStatementTimeoutMs: nonEmpty(env.CONVO_MIGRATE_STATEMENT_TIMEOUT) ?? "0",
+    lockTimeoutMs: nonEmpty(env.CONVO_LOCK_TIMEOUT) ?? "30s",
+    idleInTransactionTimeoutMs: nonEmpty(env.CONVO_IDLE_IN_TRANSACTION_TIMEOUT) ?? "60s",
+    shutdownGraceMs: nonEmpty(env.CONVO_SHUTDOWN_GRACE) ?? "30s",
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

@@ -7,6 +7,7 @@
 import { Command, CommanderError, Option } from "@commander-js/extra-typings";
 import meta from "../../deno.json" with { type: "json" };
 import { type Config, type GlobalFlags, resolveConfig } from "../config.ts";
+import { formatDuration } from "../duration.ts";
 import { ConvoError, ExitCode, UsageError } from "../errors.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "../log/logger.ts";
 import { redactUrl } from "../log/redact.ts";
@@ -116,6 +117,20 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
   let config: Config | undefined;
   let logger: Logger | undefined;
   let signal = options.shutdownSignal;
+  // Ends the run through the boundary below when nothing else can: an
+  // exception thrown in a driver's event handler, a rejection nobody awaits,
+  // or a shutdown that outlives its grace period (a hung database).
+  const fatal = Promise.withResolvers<never>();
+  fatal.promise.catch(() => {});
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    fatal.reject(e.error ?? new Error(e.message));
+  };
+  const onRejection = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    fatal.reject(e.reason);
+  };
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const ctx: Context = {
     io,
     exitCode: ExitCode.Ok,
@@ -130,9 +145,20 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
     shutdownSignal() {
       if (!signal) {
         const controller = new AbortController();
-        const stop = () => controller.abort(new Error("signal"));
-        Deno.addSignalListener("SIGINT", stop);
-        Deno.addSignalListener("SIGTERM", stop);
+        const stop = (name: Deno.Signal) => {
+          const ended = (why: string) =>
+            fatal.reject(
+              new ConvoError(`${why} after ${name}: exiting without a clean stop`, {
+                hint: "events it had claimed return to the queue after the visibility timeout",
+              }),
+            );
+          if (controller.signal.aborted) return ended(`a second ${name}`);
+          controller.abort(new Error("signal"));
+          const graceMs = config?.shutdownGraceMs ?? 30_000;
+          graceTimer = setTimeout(() => ended(`still running ${formatDuration(graceMs)}`), graceMs);
+        };
+        Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+        Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
         signal = controller.signal;
       }
       return signal;
@@ -151,8 +177,10 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
   });
   configureTree(program, io);
 
+  globalThis.addEventListener("error", onError);
+  globalThis.addEventListener("unhandledrejection", onRejection);
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await Promise.race([program.parseAsync(argv, { from: "user" }), fatal.promise]);
     return ctx.exitCode;
   } catch (err) {
     const debug = config?.logLevel === "debug";
@@ -175,5 +203,9 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
     printError(io, config?.logFormat === "json" ? logger : undefined, err, debug);
     if (err instanceof UsageError || err instanceof ConvoError) return err.exitCode;
     return ExitCode.Failed;
+  } finally {
+    clearTimeout(graceTimer);
+    globalThis.removeEventListener("error", onError);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
   }
 }

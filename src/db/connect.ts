@@ -11,6 +11,7 @@ import postgres from "postgres";
 import type { Config } from "../config.ts";
 import { ConvoError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { guardBegin } from "./_safe_begin.ts";
 import { startEmbedded } from "./embedded.ts";
 import { connectionError, type Target } from "./errors.ts";
 
@@ -58,42 +59,98 @@ function targetOf(url: string): Target {
  * postgres.js makes a plain socket, and with Nagle's algorithm on, a small
  * query after a large write waited for the delayed ACK — about 43 ms instead
  * of 0.8 ms here.
+ *
+ * It returns the socket at once, still connecting, and never a promise:
+ * postgres.js treats a socket from this factory as connected — it attaches its
+ * own `error` and `close` handlers, starts `connect_timeout` and writes the
+ * startup message, which the socket holds until it connects. A refused or
+ * failed connect then reaches postgres.js as a socket error and a close, and
+ * the pool slot is freed for the next attempt. A factory whose promise rejects
+ * (as this one did until the outage of issue 9) leaves the slot in
+ * postgres.js's `connecting` queue for good (connection.js createSocket calls
+ * `error()` but never `closed()`): after as many failed connects as the pool
+ * has slots (four for `convo work`, about 8 s of outage), every query waited
+ * forever and the worker hung, deaf to SIGTERM.
  */
-function connectNoDelay(
+export function connectNoDelay(
   options: { host: string[]; port: number[]; path?: string | false },
-): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = options.path
-      ? net.connect(options.path)
-      : net.connect({ host: options.host[0], port: options.port[0], noDelay: true });
-    socket.once("error", reject);
-    socket.once("connect", () => {
-      socket.off("error", reject);
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-  });
+): net.Socket {
+  if (options.path) return net.connect(options.path);
+  const host = options.host[0];
+  const port = options.port[0];
+  const socket = net.connect({ host, port, noDelay: true });
+  // postgres.js names the TLS server from these when it upgrades the socket.
+  return Object.assign(socket, { host, port });
+}
+
+/** Server-side limits every session sets, in milliseconds (0: none). */
+export interface SessionTimeouts {
+  /** `statement_timeout`. */
+  statementMs: number;
+  /** `lock_timeout`. */
+  lockMs: number;
+  /** `idle_in_transaction_session_timeout`. */
+  idleInTransactionMs: number;
 }
 
 /**
+ * TCP keepalive idle time: a server that vanishes without a FIN or RST (a
+ * partition, a frozen VM) is noticed on an idle or waiting connection instead
+ * of a read hanging for the kernel's two hours.
+ */
+export const KEEP_ALIVE_SECONDS = 15;
+
+/**
  * Makes the postgres.js client with convo's settings. Lazy: nothing connects
- * until the first query.
+ * until the first query. `timeouts` become startup parameters of every
+ * session; parameters in the URL's query string (`?statement_timeout=5min`)
+ * override them.
  */
 export function createClient(
   url: string,
-  options: { max: number; applicationName: string; connectTimeoutSeconds: number; logger: Logger },
+  options: {
+    max: number;
+    applicationName: string;
+    connectTimeoutSeconds: number;
+    logger: Logger;
+    timeouts?: SessionTimeouts;
+  },
 ): Sql {
-  return postgres(url, {
+  const t = options.timeouts;
+  const sql = postgres(url, {
     // Undocumented in postgres.js's types but supported (connection.js createSocket).
     ...{ socket: connectNoDelay } as Record<never, never>,
     max: options.max,
     connect_timeout: options.connectTimeoutSeconds,
+    keep_alive: KEEP_ALIVE_SECONDS,
     // Idle connections are closed so a finished cron run leaves nothing open.
     idle_timeout: 60,
     types: { bigint: postgres.BigInt },
-    connection: { application_name: options.applicationName, TimeZone: "UTC" },
+    connection: {
+      application_name: options.applicationName,
+      TimeZone: "UTC",
+      // Strings: postgres.js leaves out falsy values, and 0 ("none") must be
+      // sent to override a server or role default.
+      ...(t && {
+        statement_timeout: String(t.statementMs),
+        lock_timeout: String(t.lockMs),
+        idle_in_transaction_session_timeout: String(t.idleInTransactionMs),
+      } as Record<string, string>),
+    },
     onnotice: (notice) => options.logger.debug("server notice", { notice: notice.message }),
   }) as unknown as Sql;
+  return guardBegin(sql);
+}
+
+/** The session timeouts of a command: `migrate` has its own statement limit. */
+export function sessionTimeouts(config: Config, command?: string): SessionTimeouts {
+  return {
+    statementMs: command === "migrate"
+      ? config.migrateStatementTimeoutMs
+      : config.statementTimeoutMs,
+    lockMs: config.lockTimeoutMs,
+    idleInTransactionMs: config.idleInTransactionTimeoutMs,
+  };
 }
 
 /**
@@ -122,6 +179,7 @@ export async function openDatabase(
     applicationName,
     connectTimeoutSeconds: config.connectTimeoutSeconds,
     logger,
+    timeouts: sessionTimeouts(config, options.command),
   });
   const close = async () => {
     await sql.end({ timeout: 5 });

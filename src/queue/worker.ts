@@ -56,6 +56,14 @@ export interface WorkerOptions {
   pollMs: number;
   /** Heartbeat period while a batch is in hand. */
   heartbeatMs: number;
+  /**
+   * How long the heartbeat extends the claims of one batch (and of the batch
+   * claimed ahead with it). After that a batch stuck in the database (a hung
+   * connection, a frozen process) lets its events go back to the queue when
+   * the claim expires, instead of holding them for as long as it hangs.
+   * Default 30 × `heartbeatMs` (10 × the visibility timeout in `convo work`).
+   */
+  maxHoldMs?: number;
   /** Pause after an error before trying again. */
   errorBackoffMs?: number;
   /**
@@ -242,9 +250,25 @@ export async function runWorker<P = unknown>(
           const limit = reserve();
           if (limit > 0) ahead = claimAndPrepare(limit, n, aheadRef);
         }
+        const heldSince = now();
+        let beating = false;
         const beat = setInterval(() => {
+          if (now() - heldSince >= (options.maxHoldMs ?? options.heartbeatMs * 30)) {
+            clearInterval(beat);
+            deps.onError?.(
+              new Error("a batch is still in hand; its claims are no longer extended"),
+              n,
+            );
+            return;
+          }
+          // One heartbeat at a time: heartbeats piling up behind a hung one
+          // would take every connection of the pool.
+          if (beating) return;
+          beating = true;
           const held = aheadRef.batch?.length ? [...batch, ...aheadRef.batch] : batch;
-          deps.heartbeat(held).catch((err) => deps.onError?.(err, n));
+          deps.heartbeat(held).catch((err) => deps.onError?.(err, n)).finally(() =>
+            beating = false
+          );
         }, options.heartbeatMs);
         try {
           const r = await deps.process(batch, n, got.prepared);

@@ -10,6 +10,7 @@ import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
 import { EventPayloadError } from "./errors.ts";
 import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
 import { providerMessageId, validatePayload } from "./validate_payload.ts";
+import { stripBom } from "../bom.ts";
 import { utf8Length } from "../utf8.ts";
 
 /** Options of {@link parseEventLine}. */
@@ -105,7 +106,7 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
   }
 
   const counts = { nul: 0, surrogates: 0 };
-  let text = line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+  let text = stripBom(line);
   // JSON forbids raw control characters in strings ("Bad control character"); a raw NUL
   // is read as an escaped one, so the line is not lost to a producer's encoding slip.
   text = replaceRawNul(text, counts);

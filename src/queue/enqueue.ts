@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { hasBom } from "../bom.ts";
 import type { Sql } from "../db/connect.ts";
 import { type ParsedEvent, parseEventLine } from "../events/envelope.ts";
 import type { EventType } from "../events/types.ts";
@@ -296,8 +297,7 @@ function rowText(
   result: { event: ParsedEvent; nulReplaced: number; loneSurrogatesReplaced: number },
   wrapped: boolean,
 ): string {
-  const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 &&
-    text.charCodeAt(0) !== 0xfeff;
+  const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 && !hasBom(text);
   if (asIs) return text;
   const payload = JSON.stringify(result.event.payload);
   return wrapped ? `{"payload":${payload}}` : payload;

@@ -8,15 +8,23 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { withDatabase } from "../db/connect.ts";
 import { addEndpoint, type AddEndpointResult } from "../endpoints/add.ts";
 import { type EndpointRow, listEndpoints } from "../endpoints/list.ts";
+import { EndpointAddressError, UnknownCustomerError } from "../endpoints/errors.ts";
 import { ENDPOINT_KINDS } from "../endpoints/types.ts";
+import { UsageError } from "../errors.ts";
 import { maskAddress } from "../log/redact.ts";
 import { hashHex } from "../normalize/hash.ts";
 import { type Column, formatRows, OUTPUT_FORMATS } from "./_format.ts";
 import { parseRegionOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
+/** A row of `endpoint list`: the core's row, and its key in hex for the eye. */
+type ListRow = EndpointRow & {
+  /** The key as 16 hex digits (as `convo normalize` prints it). */
+  key_hex: string;
+};
+
 /** The columns of `endpoint list`, in every format. */
-const LIST_COLUMNS: readonly Column<EndpointRow>[] = [
+const LIST_COLUMNS: readonly Column<ListRow>[] = [
   { key: "customer" },
   { key: "provider" },
   { key: "kind" },
@@ -26,6 +34,25 @@ const LIST_COLUMNS: readonly Column<EndpointRow>[] = [
   { key: "key_hex" },
   { key: "created_at" },
 ];
+
+/**
+ * The core's usage errors, with a hint that names this command's flags and commands
+ * (the message is the core's).
+ */
+function withHint(err: unknown): never {
+  if (err instanceof EndpointAddressError && err.kind !== "email") {
+    throw new UsageError(err.message, {
+      hint:
+        "give a phone number (+14155550100, or national with --region), a short code or a sender id",
+    });
+  }
+  if (err instanceof UnknownCustomerError) {
+    throw new UsageError(err.message, {
+      hint: "convo endpoint list shows every customer's endpoints",
+    });
+  }
+  throw err;
+}
 
 /** The one line `endpoint add` prints. The address is the user's own input, so it is shown. */
 function describeAdd(
@@ -93,7 +120,7 @@ export function endpointCommand(ctx: Context): Command {
             address,
             region,
           }),
-      );
+      ).catch(withHint);
       log.debug("endpoint " + result.status, {
         kind: opts.kind,
         address: maskAddress(result.normalized),
@@ -124,12 +151,13 @@ export function endpointCommand(ctx: Context): Command {
         ctx.logger(),
         { command: "endpoint", max: 1 },
         (db) => listEndpoints(db.sql, { customer: opts.customer }),
-      );
+      ).catch(withHint);
       if (rows.length === 0 && opts.format === "table") {
         ctx.io.stdout("no endpoints; add one with convo endpoint add\n");
         return;
       }
-      ctx.io.stdout(formatRows(rows, LIST_COLUMNS, opts.format));
+      const shown = rows.map((r): ListRow => ({ ...r, key_hex: hashHex(r.key) }));
+      ctx.io.stdout(formatRows(shown, LIST_COLUMNS, opts.format));
     });
 
   return cmd;

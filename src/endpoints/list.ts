@@ -4,8 +4,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
-import { UsageError } from "../errors.ts";
-import { hashHex } from "../normalize/hash.ts";
+import { UnknownCustomerError } from "./errors.ts";
 import type { EndpointKind } from "./types.ts";
 
 /** A row of {@link listEndpoints}. */
@@ -28,8 +27,6 @@ export interface EndpointRow {
   normalized: string;
   /** hash64(normalized), signed, as stored. */
   key: bigint;
-  /** The same key as 16 hex digits (as `convo normalize` prints it). */
-  key_hex: string;
   /** When the mapping was added. */
   created_at: Date;
 }
@@ -44,7 +41,7 @@ export interface ListEndpointsOptions {
  * Lists endpoint mappings with their customer and provider names, ordered by
  * customer name, kind and normalized address.
  *
- * @throws {UsageError} when `customer` names no customer.
+ * @throws {UnknownCustomerError} (a usage error) when `customer` names no customer.
  * @example Usage
  * ```ts ignore
  * import { listEndpoints } from "./list.ts";
@@ -57,7 +54,7 @@ export async function listEndpoints(
   options: ListEndpointsOptions = {},
 ): Promise<EndpointRow[]> {
   const customer = options.customer?.trim();
-  const rows = await sql<Omit<EndpointRow, "key_hex">[]>`
+  const rows = await sql<EndpointRow[]>`
     select m.id, m.customer_id, c.name as customer, m.provider_id, p.name as provider,
            m.kind, m.address, m.normalized, m.hash as key, m.created_at
     from endpoint_mappings m
@@ -67,11 +64,7 @@ export async function listEndpoints(
     order by c.name, m.kind, m.normalized, m.id`;
   if (customer !== undefined && rows.length === 0) {
     const [found] = await sql`select 1 from customers where name = ${customer}`;
-    if (!found) {
-      throw new UsageError(`no customer named ${JSON.stringify(customer)}`, {
-        hint: "convo endpoint list shows every customer's endpoints",
-      });
-    }
+    if (!found) throw new UnknownCustomerError(customer);
   }
-  return rows.map((r) => ({ ...r, key_hex: hashHex(r.key) }));
+  return [...rows];
 }

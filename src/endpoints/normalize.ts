@@ -5,6 +5,7 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
+import { EndpointAddressError } from "./errors.ts";
 import { normalizeEmail } from "../normalize/email.ts";
 import { normalizePhone } from "../normalize/phone.ts";
 import { ENDPOINT_KINDS, type EndpointKind } from "./types.ts";
@@ -13,7 +14,8 @@ import { ENDPOINT_KINDS, type EndpointKind } from "./types.ts";
  * Normalizes an endpoint address for its kind, turning the normalizer's
  * RangeError (which names the value and the reason) into a usage error.
  *
- * @throws {UsageError} when the address cannot be normalized or the kind or region is unknown.
+ * @throws {EndpointAddressError} (a usage error) when the address cannot be normalized.
+ * @throws {UsageError} when the kind or region is unknown.
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
@@ -35,12 +37,16 @@ export function normalizeEndpoint(kind: EndpointKind, address: string, region?: 
     }
   } catch (err) {
     if (err instanceof RangeError) {
-      throw new UsageError(err.message, {
-        hint: err.message.startsWith("Cannot use phone region")
-          ? "give a two-letter ISO 3166 region such as US, GB or DE"
-          : kind === "email"
+      if (err.message.startsWith("Cannot use phone region")) {
+        throw new UsageError(err.message, {
+          hint: "give a two-letter ISO 3166 region such as US, GB or DE",
+        });
+      }
+      throw new EndpointAddressError(err.message, {
+        kind,
+        hint: kind === "email"
           ? "give an email address such as support@example.com"
-          : "give a phone number (+14155550100, or national with --region), a short code or a sender id",
+          : "give a phone number (+14155550100, or national with its region), a short code or a sender id",
       });
     }
     throw err;

@@ -5,10 +5,12 @@
  * @module
  */
 
+import { replaceRawNul, sanitizeParsed } from "./_json_hygiene.ts";
 import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
 import { EventPayloadError } from "./errors.ts";
 import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
 import { providerMessageId, validatePayload } from "./validate_payload.ts";
+import { stripBom } from "../bom.ts";
 import { utf8Length } from "../utf8.ts";
 
 /** Options of {@link parseEventLine}. */
@@ -45,9 +47,6 @@ export type LineResult =
 const ENVELOPE_KEYS = ["event_type", "payload", "idempotency_key"];
 const BLANK = /^\s*$/;
 const NOT_BLANK = /\S/;
-/** A `\uD800`–`\uDFFF` escape: may decode to a lone surrogate. */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
-const REPLACEMENT = "\uFFFD";
 /** Deepest nesting of arrays and objects accepted in a line. */
 const MAX_DEPTH = 64;
 
@@ -107,10 +106,10 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
   }
 
   const counts = { nul: 0, surrogates: 0 };
-  let text = line.charCodeAt(0) === 0xfeff ? line.slice(1) : line;
+  let text = stripBom(line);
   // JSON forbids raw control characters in strings ("Bad control character"); a raw NUL
   // is read as an escaped one, so the line is not lost to a producer's encoding slip.
-  if (text.includes("\0")) text = replaceNul(text, counts);
+  text = replaceRawNul(text, counts);
 
   let value: unknown;
   try {
@@ -126,13 +125,7 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
     return fail(`${options.type ? "payload" : "line"} nests deeper than ${MAX_DEPTH} levels`);
   }
 
-  // Walk the value only when the text shows a reason to: most lines have none.
-  if (
-    counts.nul > 0 || text.includes("\\u0000") || SURROGATE_ESCAPE.test(text) ||
-    !text.isWellFormed()
-  ) {
-    value = sanitize(value, counts);
-  }
+  value = sanitizeParsed(text, value, counts);
 
   let eventType: EventType;
   let payload: unknown;
@@ -253,91 +246,4 @@ function depthOf(root: unknown): number {
     }
   }
   return max;
-}
-
-function replaceNul(text: string, counts: { nul: number }): string {
-  let n = 0;
-  for (let i = text.indexOf("\0"); i !== -1; i = text.indexOf("\0", i + 1)) n++;
-  counts.nul += n;
-  return text.replaceAll("\0", REPLACEMENT);
-}
-
-function cleanString(text: string, counts: { nul: number; surrogates: number }): string {
-  let out = text;
-  if (out.includes("\0")) out = replaceNul(out, counts);
-  if (!out.isWellFormed()) {
-    for (let i = 0; i < out.length; i++) {
-      const c = out.charCodeAt(i);
-      if (c >= 0xd800 && c <= 0xdbff) {
-        const next = out.charCodeAt(i + 1); // NaN past the end
-        if (next >= 0xdc00 && next <= 0xdfff) i++;
-        else counts.surrogates++;
-      } else if (c >= 0xdc00 && c <= 0xdfff) counts.surrogates++;
-    }
-    out = out.toWellFormed();
-  }
-  return out;
-}
-
-function needsCleaning(text: string): boolean {
-  return text.includes("\0") || !text.isWellFormed();
-}
-
-type Container = Record<string, unknown> | unknown[];
-
-/**
- * Replaces U+0000 and lone surrogates in every string, keys included, in place where it
- * can (the parsed value is ours). Iterative, like {@link depthOf}, so that it cannot
- * overflow the stack whatever it is given.
- */
-function sanitize(root: unknown, counts: { nul: number; surrogates: number }): unknown {
-  if (typeof root === "string") return cleanString(root, counts);
-  if (typeof root !== "object" || root === null) return root;
-  const holder: unknown[] = [root];
-  const stack: Array<{ parent: Container; slot: string | number }> = [{ parent: holder, slot: 0 }];
-  while (stack.length > 0) {
-    const { parent, slot } = stack.pop()!;
-    let node = (parent as Record<string | number, unknown>)[slot] as Container;
-    if (Array.isArray(node)) {
-      for (let i = 0; i < node.length; i++) {
-        const v = node[i];
-        if (typeof v === "string") {
-          if (needsCleaning(v)) node[i] = cleanString(v, counts);
-        } else if (typeof v === "object" && v !== null) {
-          stack.push({ parent: node, slot: i });
-        }
-      }
-      continue;
-    }
-    let keys = Object.keys(node);
-    if (keys.some(needsCleaning)) {
-      // Rebuild with clean keys; defineProperty so that a `__proto__` key stays a plain
-      // key. Two keys that become equal: the later one wins, as with JSON duplicates.
-      const rebuilt: Record<string, unknown> = {};
-      for (const key of keys) {
-        const clean = needsCleaning(key) ? cleanString(key, counts) : key;
-        Object.defineProperty(rebuilt, clean, {
-          value: node[key],
-          writable: true,
-          enumerable: true,
-          configurable: true,
-        });
-      }
-      // The slot is an existing own property of `parent`, so assignment cannot reach a
-      // prototype setter.
-      (parent as Record<string | number, unknown>)[slot] = rebuilt;
-      node = rebuilt;
-      keys = Object.keys(rebuilt);
-    }
-    const record = node as Record<string, unknown>;
-    for (const key of keys) {
-      const v = record[key];
-      if (typeof v === "string") {
-        if (needsCleaning(v)) record[key] = cleanString(v, counts);
-      } else if (typeof v === "object" && v !== null) {
-        stack.push({ parent: record, slot: key });
-      }
-    }
-  }
-  return holder[0];
 }

@@ -9,11 +9,13 @@
  *
  * @module
  */
+import { hasBom } from "../bom.ts";
 import type { Sql } from "../db/connect.ts";
-import { parseEventLine } from "../events/envelope.ts";
+import { type ParsedEvent, parseEventLine } from "../events/envelope.ts";
 import type { EventType } from "../events/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { type BatchRows, emptyRows, insertRows } from "./_enqueue_insert.ts";
+import { InFlight } from "./_inflight.ts";
 import { readLineBatches } from "./lines.ts";
 
 /** One input: a name for reports and its bytes. */
@@ -202,13 +204,10 @@ interface RunSettings {
   savepoint?: (fn: (sql: Sql) => Promise<number>) => Promise<number>;
 }
 
-/** A batch sent and not yet settled, with the idempotency keys it holds. */
-interface Flight {
-  done: Promise<void>;
-  keys: Set<string>;
-  settled: boolean;
-}
-
+/**
+ * One pass over the sources: read each line, parse it, gather the valid ones into batches
+ * and send them ({@link Sender}); then wait for every batch.
+ */
 async function run(
   sql: Sql,
   sources: readonly EnqueueSource[],
@@ -216,80 +215,19 @@ async function run(
   counts: Counts,
   settings: RunSettings,
 ): Promise<void> {
-  const { type, maxPayloadBytes, logger } = options;
+  const { type, maxPayloadBytes } = options;
   const wrapped = type === undefined;
   const what = wrapped ? "line" : "payload";
   const parseOptions = { type, maxPayloadBytes };
-  const { maxInFlight } = settings;
   const report = (source: number, lineNo: number, reason: string) => {
     counts.invalid++;
     options.onInvalid?.({ source: sources[source].name, lineNo, reason });
   };
-
-  const flights: Flight[] = [];
-  let failure: { error: unknown } | undefined;
-  // A function, not an inline test: TypeScript would narrow `failure` across the awaits.
-  const rethrow = () => {
-    if (failure) throw failure.error;
-  };
-  let batchNo = 0;
-
-  /**
-   * Sends what can be sent of `pending` once a slot is free, and returns the rest: rows
-   * whose idempotency key is in a batch still in flight. Those wait for it to commit, so
-   * that our own two transactions never wait on each other (nor deadlock) and the first
-   * occurrence of a key is the one stored.
-   */
-  const submit = async (pending: BatchRows): Promise<BatchRows> => {
-    while (flights.length >= maxInFlight) await flights.shift()!.done;
-    rethrow();
-    // In strict mode nothing will be kept once a line is invalid: stop writing.
-    if (options.strict && counts.invalid > 0) return emptyRows();
-    const busy = flights.filter((f) => !f.settled);
-    let { send, hold } = busy.length === 0
-      ? { send: pending, hold: emptyRows() }
-      : partition(pending, (key) => busy.some((f) => f.keys.has(key)));
-    if (send.elements.length === 0) {
-      // Every row waits on a batch in flight (a file of one key, say): wait for those
-      // rather than partition again at every line until they commit.
-      for (const f of busy) await f.done;
-      rethrow();
-      send = pending;
-      hold = emptyRows();
-    }
-    const n = ++batchNo;
-    const t0 = performance.now();
-    const flight: Flight = { done: Promise.resolve(), keys: new Set(), settled: false };
-    // With one batch in flight at a time nothing is ever held: no keys to remember.
-    if (maxInFlight > 1) { for (const key of send.keys) if (key !== null) flight.keys.add(key); }
-    flight.done = insertRows(sql, send, { wrapped, savepoint: settings.savepoint }).then(
-      ({ inserted, rejected }) => {
-        flight.settled = true;
-        counts.stored += inserted;
-        for (const r of rejected) {
-          counts.valid--;
-          report(r.source, r.lineNo, r.reason);
-        }
-        logger?.debug("batch inserted", {
-          batch: n,
-          rows: send.elements.length,
-          inserted,
-          ms: Math.round(performance.now() - t0),
-        });
-      },
-      // Kept, not thrown: nobody awaits this promise until a later submit.
-      (error) => {
-        flight.settled = true;
-        failure ??= { error };
-      },
-    );
-    flights.push(flight);
-    return hold;
-  };
+  const sender = new Sender(sql, options, counts, settings, report);
 
   let pending = emptyRows();
   let bytes = 0;
-  const readAll = async () => {
+  try {
     for (let s = 0; s < sources.length; s++) {
       const stream = sources[s].stream;
       for await (const lines of readLineBatches(stream, { maxLineBytes: maxPayloadBytes })) {
@@ -307,8 +245,7 @@ async function run(
             report(s, line.lineNo, line.invalid);
             continue;
           }
-          const text = line.text;
-          const result = parseEventLine(text, parseOptions);
+          const result = parseEventLine(line.text, parseOptions);
           if (result.ok === "blank") {
             counts.blank++;
             continue;
@@ -320,16 +257,8 @@ async function run(
           counts.valid++;
           counts.nulReplaced += result.nulReplaced;
           counts.loneSurrogatesReplaced += result.loneSurrogatesReplaced;
+          const element = rowText(line.text, result, wrapped);
           const { event } = result;
-          // The line's own text goes to the database unless parsing changed something
-          // PostgreSQL would read differently: replaced characters, a leading BOM.
-          const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 &&
-            text.charCodeAt(0) !== 0xfeff;
-          const element = asIs
-            ? text
-            : wrapped
-            ? `{"payload":${JSON.stringify(event.payload)}}`
-            : JSON.stringify(event.payload);
           pending.elements.push(element);
           pending.types.push(event.eventType);
           pending.keys.push(event.idempotencyKey);
@@ -337,51 +266,127 @@ async function run(
           pending.lineNos.push(line.lineNo);
           bytes += element.length;
           if (pending.elements.length >= settings.batchSize || bytes >= settings.batchBytes) {
-            pending = await submit(pending);
+            pending = await sender.submit(pending);
             bytes = byteCount(pending);
           }
         }
       }
     }
-  };
-  try {
-    await readAll();
   } catch (error) {
     // A source failed: let the batches already sent settle (each commits on its own),
     // so that what was stored is stored when this returns.
-    for (const f of flights) await f.done;
+    await sender.inFlight.waitForAll();
     throw error;
   }
   while (pending.elements.length > 0) {
-    pending = await submit(pending);
+    pending = await sender.submit(pending);
     // Held rows wait for the batches holding their keys.
-    if (pending.elements.length > 0) { for (const f of flights) await f.done; }
+    if (pending.elements.length > 0) await sender.inFlight.waitForAll();
   }
-  for (const f of flights) await f.done;
-  rethrow();
+  await sender.inFlight.waitForAll();
+  sender.rethrow();
+}
+
+/**
+ * The JSON text a valid line is stored as: the line's own text, unless parsing changed
+ * something PostgreSQL would read differently (replaced characters, a leading BOM); then
+ * the parsed payload, serialized again.
+ */
+function rowText(
+  text: string,
+  result: { event: ParsedEvent; nulReplaced: number; loneSurrogatesReplaced: number },
+  wrapped: boolean,
+): string {
+  const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 && !hasBom(text);
+  if (asIs) return text;
+  const payload = JSON.stringify(result.event.payload);
+  return wrapped ? `{"payload":${payload}}` : payload;
+}
+
+/**
+ * Sends batches: at most `maxInFlight` at once ({@link InFlight}), holding back rows whose
+ * key is in a batch not yet committed; counts what each batch stored and reports the rows
+ * the database refused. A batch's failure is kept and thrown at the next call.
+ */
+class Sender {
+  readonly inFlight: InFlight;
+  #batchNo = 0;
+  #failure: { error: unknown } | undefined;
+
+  constructor(
+    readonly sql: Sql,
+    readonly options: EnqueueOptions,
+    readonly counts: Counts,
+    readonly settings: RunSettings,
+    readonly report: (source: number, lineNo: number, reason: string) => void,
+  ) {
+    this.inFlight = new InFlight(settings.maxInFlight);
+  }
+
+  /** Throws the first failure of a batch, if any. */
+  rethrow(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  /**
+   * Sends what can be sent of `pending` once a slot is free, and returns the rest: rows
+   * whose idempotency key is in a batch still in flight. Those wait for it to commit, so
+   * that our own two transactions never wait on each other (nor deadlock) and the first
+   * occurrence of a key is the one stored.
+   */
+  async submit(pending: BatchRows): Promise<BatchRows> {
+    await this.inFlight.freeSlot();
+    this.rethrow();
+    // In strict mode nothing will be kept once a line is invalid: stop writing.
+    if (this.options.strict && this.counts.invalid > 0) return emptyRows();
+    let { send, hold } = this.inFlight.split(pending);
+    if (send.elements.length === 0) {
+      // Every row waits on a batch in flight (a file of one key, say): wait for those
+      // rather than partition again at every line until they commit.
+      await this.inFlight.waitForBusy();
+      this.rethrow();
+      send = pending;
+      hold = emptyRows();
+    }
+    this.#send(send);
+    return hold;
+  }
+
+  #send(rows: BatchRows): void {
+    const { counts, report } = this;
+    const n = ++this.#batchNo;
+    const t0 = performance.now();
+    const wrapped = this.options.type === undefined;
+    this.inFlight.track(
+      rows.keys,
+      (settled) =>
+        insertRows(this.sql, rows, { wrapped, savepoint: this.settings.savepoint }).then(
+          ({ inserted, rejected }) => {
+            settled();
+            counts.stored += inserted;
+            for (const r of rejected) {
+              counts.valid--;
+              report(r.source, r.lineNo, r.reason);
+            }
+            this.options.logger?.debug("batch inserted", {
+              batch: n,
+              rows: rows.elements.length,
+              inserted,
+              ms: Math.round(performance.now() - t0),
+            });
+          },
+          // Kept, not thrown: nobody awaits this promise until a later submit.
+          (error) => {
+            settled();
+            this.#failure ??= { error };
+          },
+        ),
+    );
+  }
 }
 
 function byteCount(rows: BatchRows): number {
   let n = 0;
   for (const e of rows.elements) n += e.length;
   return n;
-}
-
-/** Splits rows into those to send now and those whose key `isHeld`, keeping order. */
-function partition(
-  rows: BatchRows,
-  isHeld: (key: string) => boolean,
-): { send: BatchRows; hold: BatchRows } {
-  const send = emptyRows();
-  const hold = emptyRows();
-  for (let i = 0; i < rows.elements.length; i++) {
-    const key = rows.keys[i];
-    const to = key !== null && isHeld(key) ? hold : send;
-    to.elements.push(rows.elements[i]);
-    to.types.push(rows.types[i]);
-    to.keys.push(key);
-    to.sources.push(rows.sources[i]);
-    to.lineNos.push(rows.lineNos[i]);
-  }
-  return { send, hold };
 }

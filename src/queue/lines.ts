@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { LeadingBomSkipper } from "../bom.ts";
 import { utf8Length } from "../utf8.ts";
 
 /** One line of the input, numbered from 1. */
@@ -32,7 +33,6 @@ export interface ReadLinesOptions {
 
 const NL = 0x0a;
 const CR = 0x0d;
-const BOM = [0xef, 0xbb, 0xbf];
 /** Reason of a line that is not UTF-8. */
 export const NOT_UTF8 = "not valid UTF-8";
 
@@ -111,10 +111,11 @@ export async function* readLines(
 /** The state machine behind {@link readLineBatches}: synchronous, fed chunk by chunk. */
 class LineSplitter {
   readonly #max: number;
+  // ignoreBOM: a U+FEFF after the stream's start is data, kept (see `bom.ts`).
   readonly #decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   #lineNo = 0;
-  /** Bytes of the stream start matched against the byte order mark, until decided. */
-  #bom: number[] | undefined = [];
+  /** Skips a byte order mark at the stream's start (only there: see `bom.ts`). */
+  readonly #bom = new LeadingBomSkipper();
   /** The current unfinished line's bytes (kept while it is within the cap). */
   #pieces: Uint8Array[] = [];
   #held = 0;
@@ -134,11 +135,8 @@ class LineSplitter {
   }
 
   push(input: Uint8Array, out: Line[]): void {
-    let chunk = input;
-    if (this.#bom !== undefined) {
-      chunk = this.#skipBom(chunk);
-      if (this.#bom !== undefined) return; // still undecided: every byte matched so far
-    }
+    const chunk = this.#bom.push(input);
+    if (chunk === undefined) return; // still undecided: every byte matched a BOM so far
     let pos = 0;
     if (this.#held > 0 || this.#skipping) {
       const nl = chunk.indexOf(NL);
@@ -159,35 +157,10 @@ class LineSplitter {
   }
 
   end(out: Line[]): void {
-    if (this.#bom !== undefined) {
-      // A stream shorter than a byte order mark whose bytes all matched one.
-      const rest = Uint8Array.from(this.#bom);
-      this.#bom = undefined;
-      if (rest.length > 0) this.push(rest, out);
-    }
+    // A stream shorter than a byte order mark whose bytes all matched one.
+    const rest = this.#bom.end();
+    if (rest.length > 0) this.push(rest, out);
     if (this.#held > 0 || this.#skipping) this.#finish(out);
-  }
-
-  /** Consumes a leading byte order mark; returns what is left of the chunk. */
-  #skipBom(chunk: Uint8Array): Uint8Array {
-    const seen = this.#bom!;
-    let i = 0;
-    while (i < chunk.length && seen.length < BOM.length && chunk[i] === BOM[seen.length]) {
-      seen.push(chunk[i]);
-      i++;
-    }
-    if (seen.length === BOM.length) {
-      this.#bom = undefined;
-      return chunk.subarray(i);
-    }
-    if (i === chunk.length) return chunk.subarray(i); // undecided; wait for more bytes
-    // Not a byte order mark: what matched so far is ordinary data.
-    this.#bom = undefined;
-    if (seen.length === 0) return chunk;
-    const joined = new Uint8Array(seen.length + chunk.length - i);
-    joined.set(seen);
-    joined.set(chunk.subarray(i), seen.length);
-    return joined;
   }
 
   /** Adds bytes to the unfinished line, or only counts them once it is over the cap. */

@@ -92,9 +92,11 @@ Deno.test("convo endpoint add: a bad address exits 2 with the value and the reas
       phone.stderr,
       /^error: Cannot parse phone number: current value is '\+1 \(415\) 555' \(not a possible international number\); /,
     );
+    assert.match(phone.stderr, /or national with --region\), a short code or a sender id/);
     const email = await add(env, ...base, "--kind", "email", "support.example.com");
     assert.equal(email.code, 2);
     assert.match(email.stderr, /current value is 'support\.example\.com' \(no '@'\)/);
+    assert.match(email.stderr, /give an email address such as support@example\.com/);
   });
 });
 
@@ -176,6 +178,10 @@ Deno.test("convo endpoint list: table, json, ndjson and csv; --customer filters"
     ]);
     assert.equal(docs[0].key, hash64("help@acme.test").toString());
     assert.equal(docs[0].key_hex, hashHex(hash64("help@acme.test")));
+    assert.equal(
+      docs[0].key_hex,
+      BigInt.asUintN(64, BigInt(docs[0].key)).toString(16).padStart(16, "0"),
+    );
     assert.match(docs[0].created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
 
     const ndjson = await runCli(["endpoint", "list", "--format", "ndjson"], { env });
@@ -193,6 +199,7 @@ Deno.test("convo endpoint list: table, json, ndjson and csv; --customer filters"
     const unknown = await runCli(["endpoint", "list", "--customer", "initech"], { env });
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no customer named "initech"/);
+    assert.match(unknown.stderr, /convo endpoint list shows every customer's endpoints/);
 
     const badFormat = await runCli(["endpoint", "list", "--format", "xml"], { env });
     assert.equal(badFormat.code, 2);

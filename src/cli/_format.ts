@@ -97,15 +97,34 @@ function headerOf(column: AnyColumn): string {
 }
 
 function table(rows: readonly Row[], columns: readonly AnyColumn[]): string {
-  const grid = [
+  return formatGrid([
     columns.map(headerOf),
     ...rows.map((row) => columns.map((c) => cell(row[c.key]))),
-  ];
-  const widths = columns.map((_, i) => Math.max(...grid.map((r) => width(r[i]))));
+  ], columns.map((c) => c.align ?? "left"));
+}
+
+/**
+ * Text cells as aligned columns, two spaces apart, by display width (CJK and
+ * emoji take two columns); the one table printer, also for tables without a
+ * header row. `align` is per column, default left.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatGrid } from "./_format.ts";
+ * assert.equal(formatGrid([["a", "1"], ["bbb", "22"]], ["left", "right"]), "a     1\nbbb  22\n");
+ * ```
+ */
+export function formatGrid(
+  grid: readonly (readonly string[])[],
+  align: readonly ("left" | "right")[] = [],
+): string {
+  if (grid.length === 0) return "";
+  const widths = grid[0].map((_, i) => Math.max(...grid.map((r) => width(r[i]))));
   return grid.map((r) =>
     r.map((text, i) => {
       const pad = " ".repeat(widths[i] - width(text));
-      return columns[i].align === "right" ? pad + text : text + pad;
+      return align[i] === "right" ? pad + text : text + pad;
     }).join("  ").trimEnd()
   ).join("\n") + "\n";
 }

@@ -13,6 +13,7 @@ import { conversationKey } from "../normalize/conversation_key.ts";
 import { normalizeEmail } from "../normalize/email.ts";
 import { hash64, hashHex } from "../normalize/hash.ts";
 import { normalizePhone } from "../normalize/phone.ts";
+import { formatGrid } from "./_format.ts";
 import { parseRegionOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
@@ -25,12 +26,6 @@ interface Flags {
 interface Row {
   cells: string[];
   json: Record<string, unknown>;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd()).join("\n") +
-    "\n";
 }
 
 /** A value as typed, quoted when whitespace or control characters would hide in it. */
@@ -94,7 +89,7 @@ function print(ctx: Context, flags: Flags, header: string[], rows: Row[]): void 
   if (flags.json) {
     ctx.io.stdout(rows.map((r) => JSON.stringify(r.json) + "\n").join(""));
   } else {
-    ctx.io.stdout(table([header, ...rows.map((r) => r.cells)]));
+    ctx.io.stdout(formatGrid([header, ...rows.map((r) => r.cells)]));
   }
 }
 
@@ -251,7 +246,7 @@ export function normalizeCommand(ctx: Context): Command {
         ["key hex", hashHex(result.key)],
         ...result.participants.map((p, i) => [i === 0 ? "participants" : "", p]),
       ];
-      ctx.io.stdout(table(rows));
+      ctx.io.stdout(formatGrid(rows));
     });
 
   return cmd;

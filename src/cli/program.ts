@@ -17,6 +17,7 @@ import { enqueueCommand } from "./enqueue.ts";
 import { workCommand } from "./work.ts";
 import { queueCommand } from "./queue.ts";
 import { endpointCommand } from "./endpoint.ts";
+import { backfillConversationsCommand } from "./backfill_conversations.ts";
 
 /** The program's version, from `deno.json`. */
 export const VERSION: string = meta.version;
@@ -58,6 +59,7 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(enqueueCommand(ctx));
   program.addCommand(workCommand(ctx));
   program.addCommand(queueCommand(ctx));
+  program.addCommand(backfillConversationsCommand(ctx));
   return program;
 }
 

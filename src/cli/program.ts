@@ -19,6 +19,7 @@ import { workCommand } from "./work.ts";
 import { queueCommand } from "./queue.ts";
 import { endpointCommand } from "./endpoint.ts";
 import { queryOverviewCommand } from "./query_overview.ts";
+import { backfillConversationsCommand } from "./backfill_conversations.ts";
 
 /** The program's version, from `deno.json`. */
 export const VERSION: string = meta.version;
@@ -61,6 +62,7 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(workCommand(ctx));
   program.addCommand(queueCommand(ctx));
   program.addCommand(queryOverviewCommand(ctx));
+  program.addCommand(backfillConversationsCommand(ctx));
   return program;
 }
 

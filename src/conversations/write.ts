@@ -147,19 +147,43 @@ export function insertParticipants(sql: Sql, pairs: readonly (readonly [bigint, 
     on conflict do nothing`;
 }
 
-/**
- * Finds or creates contacts (with their `contact_addresses`).
- *
- * @returns contact ids by contact ref.
- */
+/** What {@link writeContacts} found or created. */
+export interface WrittenContacts {
+  /** Contact ids by contact ref. */
+  readonly ids: Map<string, bigint>;
+  /** How many of them this call created. */
+  readonly created: number;
+}
+
+/** Finds or creates contacts (with their `contact_addresses`). */
 export async function writeContacts(
+  sql: Sql,
+  rows: readonly ContactRow[],
+): Promise<WrittenContacts> {
+  const ids = new Map<string, bigint>();
+  if (rows.length === 0) return { ids, created: 0 };
+  const [inserted, found] = await Promise.all([
+    insertContacts(sql, rows),
+    selectContacts(sql, rows),
+  ]);
+  for (const r of found) ids.set(contactRef(r.customer_id, r.kind, r.address_id), r.contact_id);
+  return { ids, created: inserted.count };
+}
+
+/**
+ * Finds existing contacts without creating any (a dry run).
+ *
+ * @returns contact ids by contact ref, for those that exist.
+ */
+export async function findContacts(
   sql: Sql,
   rows: readonly ContactRow[],
 ): Promise<Map<string, bigint>> {
   const ids = new Map<string, bigint>();
   if (rows.length === 0) return ids;
-  const [, found] = await Promise.all([insertContacts(sql, rows), selectContacts(sql, rows)]);
-  for (const r of found) ids.set(contactRef(r.customer_id, r.kind, r.address_id), r.contact_id);
+  for (const r of await selectContacts(sql, rows)) {
+    ids.set(contactRef(r.customer_id, r.kind, r.address_id), r.contact_id);
+  }
   return ids;
 }
 
@@ -189,13 +213,39 @@ export async function writeConversations(
   sql: Sql,
   rows: readonly ConversationRow[],
 ): Promise<WrittenConversations> {
-  const conversations = new Map<string, WrittenConversation>();
-  const collisions: { key: bigint; id: bigint }[] = [];
-  if (rows.length === 0) return { conversations, collisions };
+  if (rows.length === 0) return { conversations: new Map(), collisions: [] };
   const [created, found] = await Promise.all([
     insertConversations(sql, rows),
     selectConversations(sql, rows),
   ]);
+  return checkConversations(rows, created, found);
+}
+
+/**
+ * Finds existing conversations without creating any (a dry run), with the
+ * same collision check as {@link writeConversations}; none is `created`.
+ */
+export async function findConversations(
+  sql: Sql,
+  rows: readonly ConversationRow[],
+): Promise<WrittenConversations> {
+  if (rows.length === 0) return { conversations: new Map(), collisions: [] };
+  return checkConversations(rows, [], await selectConversations(sql, rows));
+}
+
+function checkConversations(
+  rows: readonly ConversationRow[],
+  created: readonly { customer_id: bigint; channel: string; participants_key: bigint }[],
+  found: readonly {
+    id: bigint;
+    customer_id: bigint;
+    channel: string;
+    participants_key: bigint;
+    participants: string[];
+  }[],
+): WrittenConversations {
+  const conversations = new Map<string, WrittenConversation>();
+  const collisions: { key: bigint; id: bigint }[] = [];
   const planned = new Map(rows);
   const createdRefs = new Set(
     created.map((r) => conversationRef(r.customer_id, r.channel, r.participants_key)),

@@ -7,16 +7,16 @@
  * @module
  */
 import {
-  contactRef,
-  conversationRef,
-  type PlannedContact,
-  type PlannedConversation,
-} from "../conversations/refs.ts";
-import { maskAddress } from "../log/redact.ts";
+  type MessageConversation,
+  planConversation,
+  type RouteLookup,
+} from "../conversations/plan.ts";
+import type { PlannedContact, PlannedConversation } from "../conversations/refs.ts";
+import { maskAddress, maskText } from "../log/redact.ts";
 import type { Channel } from "../normalize/address.ts";
 import { PermanentEventError } from "./errors.ts";
 import { pickRoute, type Route } from "../endpoints/route.ts";
-import type { AddressRef, PreparedMessage } from "./types.ts";
+import type { PreparedMessage } from "./types.ts";
 
 /** A message to insert (unless already there: a replay). */
 export interface PlannedMessage {
@@ -63,7 +63,19 @@ export interface PlanFailure {
 }
 
 /** Looks up the mappings of an address (see `Router.routes`). */
-export type RouteLookup = (address: AddressRef) => readonly Route[];
+export type { RouteLookup };
+
+/** The conversation of a routed message (`conversations/plan.ts`: the rule the backfill shares). */
+function conversationOf(p: PreparedMessage, route: Route, lookup: RouteLookup) {
+  try {
+    return planConversation(
+      { customerId: route.customerId, channel: p.message.channel, participants: p.participants },
+      { lookup },
+    );
+  } catch (err) {
+    throw new PermanentEventError(maskText((err as Error).message), { cause: err });
+  }
+}
 
 function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
   const m = p.message;
@@ -107,8 +119,10 @@ export function planBatch(
   const seen = new Set<string>();
   for (const { index, prepared: p } of items) {
     let route: Route;
+    let planned: MessageConversation;
     try {
       route = ourSide(p, lookup);
+      planned = conversationOf(p, route, lookup);
     } catch (err) {
       failures.push({ index, error: err as Error });
       continue;
@@ -134,31 +148,15 @@ export function planBatch(
     for (const a of p.attachments) if (!plan.urls.has(a.key)) plan.urls.set(a.key, a.url);
 
     // Ours: every participant mapped to this customer; the others are contacts.
-    const contacts: string[] = [];
-    for (const a of p.participants) {
-      const mine = lookup(a).some((r) => r.customerId === route.customerId);
-      if (mine) continue;
-      const ref = contactRef(route.customerId, a.kind, a.key);
-      contacts.push(ref);
+    for (const [ref, contact] of planned.contacts) {
       const existing = plan.contacts.get(ref);
-      if (!existing || (existing.displayName === null && a.displayName)) {
-        plan.contacts.set(ref, {
-          customerId: route.customerId,
-          kind: a.kind,
-          addressId: a.key,
-          displayName: a.displayName ?? null,
-        });
+      if (!existing || (existing.displayName === null && contact.displayName)) {
+        plan.contacts.set(ref, contact);
       }
     }
-    const c = p.conversation;
-    const conversation = conversationRef(route.customerId, c.channel, c.key);
+    const conversation = planned.ref;
     if (!plan.conversations.has(conversation)) {
-      plan.conversations.set(conversation, {
-        customerId: route.customerId,
-        channel: c.channel,
-        key: c.key,
-        participants: c.participants,
-      });
+      plan.conversations.set(conversation, planned.conversation);
     }
     plan.messages.push({
       index,
@@ -176,7 +174,7 @@ export function planBatch(
       receivedAt: m.receivedAt ?? (m.direction === "inbound" ? p.event.receivedAt : null),
       snippet: p.snippet,
       conversation,
-      contacts,
+      contacts: planned.contacts.map(([ref]) => ref),
       attachments: p.attachments.map((a) => ({ urlId: a.key, contentType: a.contentType })),
     });
   }

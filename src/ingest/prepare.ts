@@ -1,7 +1,7 @@
 /**
  * One claimed event → one normalized message: the canonical form, every address
- * normalized and keyed, the body normalized and keyed, the conversation key, the
- * snippet. Pure: no database. Errors here are permanent (the same payload always
+ * normalized and keyed, the body normalized and keyed, the snippet (its
+ * conversation is planned with the routing, in `plan.ts`). Pure: no database. Errors here are permanent (the same payload always
  * fails the same way). A whole batch → the same per event, routed and planned
  * ({@link prepareBatch}: the routing lookup is its only I/O).
  *
@@ -13,13 +13,12 @@ import { isEventType } from "../events/types.ts";
 import { maskText } from "../log/redact.ts";
 import type { Channel } from "../normalize/address.ts";
 import { normalizeBody } from "../normalize/body.ts";
-import { conversationKey } from "../normalize/conversation_key.ts";
 import { normalizeEmail } from "../normalize/email.ts";
 import { hash64 } from "../normalize/hash.ts";
 import { normalizePhone } from "../normalize/phone.ts";
-import { snippet } from "../normalize/snippet.ts";
 import type { ClaimedEvent, Outcome } from "../queue/types.ts";
 import type { Router } from "../endpoints/route.ts";
+import { messageSnippet } from "../conversations/snippet.ts";
 import { htmlToText } from "./_html.ts";
 import { PermanentEventError } from "./errors.ts";
 import { failureOutcome, type OutcomeOptions } from "./outcome.ts";
@@ -60,10 +59,6 @@ function unique(refs: readonly AddressRef[]): AddressRef[] {
   return [...seen.values()];
 }
 
-function describeAttachments(n: number): string | null {
-  return n === 0 ? null : n === 1 ? "[1 attachment]" : `[${n} attachments]`;
-}
-
 /**
  * Prepares one event.
  *
@@ -82,7 +77,6 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
   const to = message.to.map((a) => address(channel, a, options.region));
   const cc = message.cc.map((a) => address(channel, a, options.region));
   const participants = unique([from, ...to, ...cc]);
-  const conversation = conversationKey(channel, participants.map((p) => p.value));
 
   const text = message.body ?? (message.html ? htmlToText(message.html) : undefined);
   let body: BodyRef | undefined;
@@ -97,11 +91,10 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
       };
     }
   }
-  const shown = body?.normalized ??
-    (message.subject ? normalizeBody(message.subject) || undefined : undefined);
-  const snip = shown !== undefined
-    ? snippet(shown, { length: options.snippetLength })
-    : describeAttachments(message.attachments.length);
+  const snip = messageSnippet(
+    { body: body?.normalized, subject: message.subject, attachments: message.attachments.length },
+    { length: options.snippetLength },
+  );
 
   const attachments = message.attachments.map((a) => ({
     url: a.url,
@@ -115,7 +108,6 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
     to,
     cc,
     participants,
-    conversation,
     body,
     snippet: snip,
     attachments,

@@ -47,8 +47,6 @@ export interface PreparedMessage {
   readonly cc: readonly AddressRef[];
   /** Everyone on the message, ours included, each once, by key. */
   readonly participants: readonly AddressRef[];
-  /** The conversation: channel (`sms` for MMS), key and sorted participants. */
-  readonly conversation: { channel: "sms" | "email"; key: bigint; participants: string[] };
   /** The body, when its normalized text is not empty. */
   readonly body?: BodyRef;
   /** The snippet this message gives its conversation (null: nothing to show). */

@@ -230,7 +230,7 @@ export async function writePlan(
   if (collisions.length > 0) {
     throw new KeyCollisionError(collisions.map((c) => `${c.table} id ${c.id}`).join(", "));
   }
-  for (const [ref, id] of foundContacts) {
+  for (const [ref, id] of foundContacts.ids) {
     contacts.set(ref, id);
     learned.contacts.push([ref, id]);
   }

@@ -25,14 +25,18 @@ const LAYERS: readonly (readonly string[])[] = [
   ["events", "config.ts"],
   // The one place a connection is made.
   ["db"],
-  // The database's own concerns: the queue and its statements, migrations, the dedup writer,
-  // conversation rows, the read-only overview (on another branch until merged).
-  ["queue", "migrate", "dedup", "conversations", "overview"],
+  // `--customer ID|NAME`, looked up by the overview and the backfill.
+  ["customers"],
+  // The database's own concerns: the queue and its statements, migrations, the dedup writer.
+  ["queue", "migrate", "dedup"],
   // Our numbers and mailboxes, and the routing ingest looks them up by.
   ["endpoints"],
+  // Conversation rows (which side of a message is ours comes from the routes), and the
+  // read-only overview.
+  ["conversations", "overview"],
   // A batch of events to rows, and `startWork()`.
   ["ingest"],
-  // Legacy rows through ingest's rules (on another branch until merged).
+  // Legacy rows through ingest's rules.
   ["backfill"],
   // The commands, and the build tasks.
   ["cli", "build"],

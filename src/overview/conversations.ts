@@ -7,7 +7,7 @@
 import type { Fragment } from "postgres";
 import type { Sql } from "../db/connect.ts";
 import { UsageError } from "../errors.ts";
-import { resolveCustomer } from "./customer.ts";
+import { resolveCustomer } from "../customers/resolve.ts";
 import { type ConversationCursor, decodeCursor, encodeCursor } from "./cursor.ts";
 import { checkLimit, type Page, resolveTimeBounds } from "./page.ts";
 import { normalizeParticipant } from "./participant.ts";

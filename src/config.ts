@@ -9,7 +9,7 @@ import { isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
 import { UsageError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log/logger.ts";
-import { redactUrl } from "./log/redact.ts";
+import { connectionStringProblem, redactUrl } from "./log/redact.ts";
 
 /** The environment variables convo reads, with what each sets. */
 export const ENV_VARS = {
@@ -52,21 +52,24 @@ export interface GlobalFlags {
   logFormat?: string;
 }
 
+// A rejected database URL is described, never echoed, not even redacted: the
+// redaction of a malformed URL is guesswork (`host=db password=x`,
+// `app:pw@db/convo` and `postgres://app:pa/ss@db/convo` all printed their
+// password here once).
 function postgresUrl(value: string, ctx: z.RefinementCtx): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: "custom", message: `not a URL: '${redactUrl(value)}'` });
+  const problem = connectionStringProblem(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: "custom", message: `it is ${problem}` });
     return;
   }
+  const url = new URL(value.trim());
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     ctx.addIssue({
       code: "custom",
-      message: `'${redactUrl(value)}' is not a postgres:// or postgresql:// URL`,
+      message: `it is a ${url.protocol}// URL, not postgres:// or postgresql://`,
     });
   } else if (url.port !== "" && !(Number(url.port) > 0 && Number(url.port) < 65536)) {
-    ctx.addIssue({ code: "custom", message: `bad port in '${redactUrl(value)}'` });
+    ctx.addIssue({ code: "custom", message: "its port is not a number from 1 to 65535" });
   }
 }
 
@@ -131,9 +134,12 @@ export function resolveConfig(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0]);
-    const value = key === "databaseUrl"
-      ? redactUrl(String(raw.databaseUrl))
-      : String(raw[key as keyof typeof raw]);
+    if (key === "databaseUrl") {
+      throw new UsageError(`invalid ${SOURCE[key]}: ${issue.message}`, {
+        hint: "write postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+      });
+    }
+    const value = String(raw[key as keyof typeof raw]);
     throw new UsageError(`invalid ${SOURCE[key] ?? key}: current value is '${value}'`, {
       hint: issue.message,
     });

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { UsageError } from "./errors.ts";
 import { LOG_FORMATS, LOG_LEVELS } from "./log/logger.ts";
-import { redactUrl } from "./log/redact.ts";
+import { connectionStringProblem, redactUrl } from "./log/redact.ts";
 import { DEFAULT_REGION, isPhoneRegion } from "./normalize/phone.ts";
 
 /** The environment variables convo reads, with what each sets. */
@@ -69,6 +69,10 @@ export interface GlobalFlags {
   logFormat?: string;
 }
 
+// A rejected database URL is described, never echoed, not even redacted: the
+// redaction of a malformed URL is guesswork (`host=db password=x`,
+// `app:pw@db/convo` and `postgres://app:pa/ss@db/convo` all printed their
+// password here once).
 function postgresUrl(value: string, ctx: z.RefinementCtx): void {
   const authority = value.replace(/^[a-z]+:\/\//i, "").split(/[/?#]/)[0];
   if (authority.slice(authority.lastIndexOf("@") + 1).includes(",")) {
@@ -82,20 +86,19 @@ function postgresUrl(value: string, ctx: z.RefinementCtx): void {
     });
     return;
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: "custom", message: `not a URL: '${redactUrl(value)}'` });
+  const problem = connectionStringProblem(value);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: "custom", message: `it is ${problem}` });
     return;
   }
+  const url = new URL(value.trim());
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     ctx.addIssue({
       code: "custom",
-      message: `'${redactUrl(value)}' is not a postgres:// or postgresql:// URL`,
+      message: `it is a ${url.protocol}// URL, not postgres:// or postgresql://`,
     });
   } else if (url.port !== "" && !(Number(url.port) > 0 && Number(url.port) < 65536)) {
-    ctx.addIssue({ code: "custom", message: `bad port in '${redactUrl(value)}'` });
+    ctx.addIssue({ code: "custom", message: "its port is not a number from 1 to 65535" });
   }
 }
 
@@ -189,9 +192,12 @@ export function resolveConfig(
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue.path[0]);
-    const value = key === "databaseUrl"
-      ? redactUrl(String(raw.databaseUrl))
-      : String(raw[key as keyof typeof raw]);
+    if (key === "databaseUrl") {
+      throw new UsageError(`invalid ${SOURCE[key]}: ${issue.message}`, {
+        hint: "write postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+      });
+    }
+    const value = String(raw[key as keyof typeof raw]);
     throw new UsageError(`invalid ${SOURCE[key] ?? key}: current value is '${value}'`, {
       hint: issue.message,
     });

@@ -21,16 +21,15 @@ Deno.test("resolveConfig() without a URL means the embedded database", () => {
   assert.equal(c.databaseLabel, "embedded (/var/lib/convo)");
 });
 
-Deno.test("resolveConfig() names the setting and value it refuses, password redacted", () => {
+Deno.test("resolveConfig() names the setting and value it refuses, never echoing a database URL", () => {
   const cases: [Record<string, string>, RegExp][] = [
-    [
-      { DATABASE_URL: "mysql://u:pw@h/db" },
-      /DATABASE_URL: current value is 'mysql:\/\/u:\*\*\*@h\/db'/,
-    ],
-    [
-      { DATABASE_URL: "postgres://u:pw@h:70000/db" },
-      /current value is 'postgres:\/\/u:\*\*\*@h:70000\/db'/,
-    ],
+    [{ DATABASE_URL: "mysql://u:Qpw@h/db" }, /DATABASE_URL: it is a mysql:\/\/ URL, not postgres/],
+    [{ DATABASE_URL: "postgres://u:Qpw@h:70000/db" }, /port a number from 1 to 65535/],
+    [{ DATABASE_URL: "postgres://u:Qpw@h:0/db" }, /its port is not a number from 1 to 65535/],
+    [{ DATABASE_URL: "host=h user=u password=Qpw" }, /it is a libpq key=value string/],
+    [{ DATABASE_URL: "u:Qpw@h/db" }, /it is not a URL: it does not start with a scheme/],
+    [{ DATABASE_URL: "postgres://u:Q/pw@h/db" }, /URL that cannot be parsed \(.*%2F/],
+    [{ DATABASE_URL: "postgres://u:1/Qpw@h/db" }, /it is an ambiguous URL \(.*%2F/],
     [{ CONVO_LOG_FORMAT: "xml" }, /CONVO_LOG_FORMAT: current value is 'xml'/],
     [{ CONVO_DEFAULT_REGION: "USA" }, /CONVO_DEFAULT_REGION: current value is 'USA'/],
     [{ CONVO_MAX_PAYLOAD_BYTES: "lots" }, /CONVO_MAX_PAYLOAD_BYTES: current value is 'lots'/],
@@ -40,8 +39,19 @@ Deno.test("resolveConfig() names the setting and value it refuses, password reda
     assert.throws(
       () => resolveConfig({}, env),
       (err: Error) =>
-        err instanceof UsageError && pattern.test(err.message) && !err.message.includes(":pw@"),
+        err instanceof UsageError && pattern.test(err.message) &&
+        !`${err.message} ${err.hint}`.includes("Qpw"),
       JSON.stringify(env),
     );
   }
+});
+
+Deno.test("resolveConfig() labels the database without its password or secret parameters", () => {
+  const c = resolveConfig({}, {
+    DATABASE_URL: "postgresql://app:Qpw@[::1]:5433/convo?sslmode=require&password=Qpw2",
+  });
+  assert.equal(
+    c.databaseLabel,
+    "postgresql://app:***@[::1]:5433/convo?sslmode=require&password=***",
+  );
 });

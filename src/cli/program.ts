@@ -10,7 +10,7 @@ import { type Config, type GlobalFlags, resolveConfig } from "../config.ts";
 import { formatDuration } from "../duration.ts";
 import { ConvoError, ExitCode, UsageError } from "../errors.ts";
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "../log/logger.ts";
-import { redactUrl } from "../log/redact.ts";
+import { redactSecrets } from "../log/redact.ts";
 import type { Context, Io } from "./context.ts";
 import { migrateCommand } from "./migrate.ts";
 import { normalizeCommand } from "./normalize.ts";
@@ -84,7 +84,7 @@ function describeError(err: unknown, debug: boolean): { message: string; hint?: 
   }
   const message = err instanceof Error ? err.message : String(err);
   return {
-    message: `internal error: ${redactUrl(message)}`,
+    message: `internal error: ${redactSecrets(message)}`,
     hint: debug ? undefined : "run again with --log-level debug for details, and report it",
   };
 }
@@ -99,7 +99,7 @@ function printError(io: Io, json: Logger | undefined, err: unknown, debug: boole
   if (debug) {
     let cause: unknown = err;
     while (cause instanceof Error) {
-      if (cause.stack) io.stderr(redactUrl(cause.stack) + "\n");
+      if (cause.stack) io.stderr(redactSecrets(cause.stack) + "\n");
       cause = cause.cause;
     }
   }

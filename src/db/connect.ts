@@ -114,10 +114,13 @@ export function createClient(
     connectTimeoutSeconds: number;
     logger: Logger;
     timeouts?: SessionTimeouts;
+    /** A Unix socket to connect to instead of the URL's host (the embedded database). */
+    path?: string;
   },
 ): Sql {
   const t = options.timeouts;
   const sql = postgres(url, {
+    path: options.path,
     // Undocumented in postgres.js's types but supported (connection.js createSocket).
     ...{ socket: connectNoDelay } as Record<never, never>,
     max: options.max,
@@ -168,14 +171,17 @@ export async function openDatabase(
   const max = options.max ?? 4;
   let url = config.databaseUrl;
   let stopEmbedded: (() => Promise<void>) | undefined;
+  let path: string | undefined;
   if (url === undefined) {
     const embedded = await startEmbedded(config.dataDir, logger, { maxConnections: max + 1 });
     url = embedded.url;
+    path = embedded.path;
     stopEmbedded = embedded.stop;
   }
   const target = targetOf(url);
   const sql = createClient(url, {
     max,
+    path,
     applicationName,
     connectTimeoutSeconds: config.connectTimeoutSeconds,
     logger,

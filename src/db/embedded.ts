@@ -1,13 +1,18 @@
 /**
  * The embedded database: PGlite (PostgreSQL compiled to WebAssembly) kept in a
- * directory, served to postgres.js over a loopback socket so every code path is
- * the one used against a real server. For trying convo, demos and local work;
- * servers use a real PostgreSQL.
+ * directory, served to postgres.js over a socket so every code path is the one
+ * used against a real server. For trying convo, demos and local work; servers
+ * use a real PostgreSQL.
  *
  * One process at a time owns the directory (a file lock); a second one waits.
  *
  * PGlite's WebAssembly and data files come from inside the program
  * (`_pglite_assets.ts`), so the bundle and the binary need nothing beside them.
+ *
+ * PGlite has no authentication: whoever reaches the socket is its superuser.
+ * So the socket is a Unix domain socket inside the owner-only (0700) data
+ * directory, not TCP loopback (where any local user could connect): only its
+ * owner (and root) can reach it, as with the data files themselves.
  *
  * @module
  */
@@ -16,8 +21,10 @@ import type { Logger } from "../log/logger.ts";
 
 /** A running embedded database. */
 export interface Embedded {
-  /** URL postgres.js connects to (loopback, no password). */
+  /** URL postgres.js connects to (no password; the socket is `path`). */
   url: string;
+  /** The Unix socket to connect to; undefined on Windows, where it is TCP loopback. */
+  path?: string;
   /** Stops the socket server, closes the database, releases the lock. */
   stop(): Promise<void>;
 }
@@ -32,7 +39,7 @@ export async function startEmbedded(
   logger: Logger,
   options: { maxConnections: number },
 ): Promise<Embedded> {
-  await Deno.mkdir(`${dataDir}/pgdata`, { recursive: true });
+  await makeOwnerOnly(dataDir);
   const lock = await Deno.open(`${dataDir}/lock`, { create: true, write: true });
   try {
     await lock.lock(true);
@@ -51,21 +58,26 @@ export async function startEmbedded(
     const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
     const { loadPgliteAssets } = await import("./_pglite_assets.ts");
     const db = await PGlite.create(`${dataDir}/pgdata`, await loadPgliteAssets());
+    const socket = await socketPath(dataDir);
     const server = new PGLiteSocketServer({
       db,
-      host: "127.0.0.1",
-      port: 0,
+      ...(socket ? { path: socket.path } : { host: "127.0.0.1", port: 0 }),
       maxConnections: options.maxConnections,
     });
     await server.start();
+    if (socket) await Deno.chmod(socket.path, 0o600);
     const port = (server as unknown as { port: number }).port;
     return {
-      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      url: socket
+        ? "postgres://postgres@localhost/postgres"
+        : `postgres://postgres@127.0.0.1:${port}/postgres`,
+      path: socket?.path,
       async stop() {
         try {
           await server.stop();
           await db.close();
         } finally {
+          await socket?.remove();
           lock.close();
         }
       },
@@ -77,5 +89,52 @@ export async function startEmbedded(
       hint: "pass --database-url to use a PostgreSQL server",
       cause: err,
     });
+  }
+}
+
+const OWNER_ONLY = 0o700;
+// Unix socket paths are limited to 108 bytes on Linux, 104 on macOS.
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * Creates the data directory and its `pgdata` owner-only, and tightens them
+ * when an older convo left them with the default mode.
+ */
+async function makeOwnerOnly(dataDir: string): Promise<void> {
+  await Deno.mkdir(`${dataDir}/pgdata`, { recursive: true, mode: OWNER_ONLY });
+  if (Deno.build.os === "windows") return;
+  for (const dir of [dataDir, `${dataDir}/pgdata`]) {
+    if (((await Deno.stat(dir)).mode ?? 0) & 0o077) await Deno.chmod(dir, OWNER_ONLY);
+  }
+}
+
+/**
+ * Where the socket listens: in the data directory, or, when that path is too
+ * long for a Unix socket, in a fresh owner-only temporary directory. None on
+ * Windows (TCP loopback there).
+ */
+async function socketPath(
+  dataDir: string,
+): Promise<{ path: string; remove(): Promise<void> } | undefined> {
+  if (Deno.build.os === "windows") return undefined;
+  const inDataDir = `${await Deno.realPath(dataDir)}/.s.PGSQL.5432`;
+  if (new TextEncoder().encode(inDataDir).length <= MAX_SOCKET_PATH) {
+    // A socket left by a process that was killed: this one holds the lock.
+    await removeIfPresent(inDataDir);
+    return { path: inDataDir, remove: () => removeIfPresent(inDataDir) };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "convo-" });
+  await Deno.chmod(dir, OWNER_ONLY);
+  return {
+    path: `${dir}/.s.PGSQL.5432`,
+    remove: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  };
+}
+
+async function removeIfPresent(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
 }

@@ -1,31 +1,147 @@
 /**
  * Keeping secrets and personal data out of output: database URL passwords are
- * replaced, email addresses and phone numbers are masked.
+ * replaced (a connection string that is not an unambiguous URL is never
+ * echoed, only described), email addresses and phone numbers are masked.
  *
  * @module
  */
 
+// A query parameter that carries a secret (libpq's password and sslpassword,
+// anything named like one), up to its value.
+const SECRET_PARAM = /[?&][^=&]*(?:pass|pwd|secret|token|sslkey)[^=&]*=/i;
+// `scheme://` at the start of a connection string.
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+// libpq's other form: `host=db user=app password=…`.
+const KEYWORD_FORM = /^[a-z_][a-z0-9_]*\s*=/i;
+const ENCODE_HINT = "in the user name and password, write / ? # @ : as %2F %3F %23 %40 %3A";
+
 /**
- * Replaces the password of a connection URL with `***`. Also works on text that
- * is not a valid URL (a malformed `--database-url`), so it is safe to call on
- * anything a user typed.
+ * What is wrong with a connection string that cannot be shown as a URL with
+ * its password hidden, described by its shape and never by its text; or
+ * `undefined` for a URL whose user name, password, host and query are
+ * unambiguous. Ambiguous means the password could end up printed as part of
+ * the host, path, query or fragment: `postgres://app:pa/ss@db/convo` is host
+ * `app`, port `pa`; `postgres://app:1/ss@db/convo` is host `app`, port 1 and a
+ * database named `ss@db/convo`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectionStringProblem } from "./redact.ts";
+ * assert.equal(connectionStringProblem("postgres://app:pw@db/convo"), undefined);
+ * assert.match(connectionStringProblem("host=db password=pw")!, /key=value/);
+ * assert.match(connectionStringProblem("postgres://app:1/pw@db/convo")!, /%2F/);
+ * ```
+ */
+export function connectionStringProblem(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (KEYWORD_FORM.test(trimmed)) {
+    return "a libpq key=value string (host=… user=… password=…), not a URL";
+  }
+  const scheme = SCHEME.exec(trimmed);
+  if (!scheme) return "not a URL: it does not start with a scheme such as postgres://";
+  try {
+    new URL(trimmed);
+  } catch {
+    return `a URL that cannot be parsed (is the port a number from 1 to 65535? ${ENCODE_HINT})`;
+  }
+  // The authority ends at the first '/', '?' or '#'; an '@' after that is one
+  // of those characters, unencoded, in the user name or password.
+  const rest = trimmed.slice(scheme[0].length);
+  const end = rest.search(/[/?#]/);
+  if (end >= 0 && rest.includes("@", end)) return `an ambiguous URL (${ENCODE_HINT})`;
+  return undefined;
+}
+
+/**
+ * A connection URL safe to print: the password replaced with `***`, and the
+ * query from the first secret parameter's value on (`password=`,
+ * `sslpassword=`…), the fragment dropped. A
+ * string that is not an unambiguous URL is never echoed, not even in part:
+ * its shape is described instead (see {@link connectionStringProblem}), so it
+ * is safe to call on anything a user typed.
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { redactUrl } from "./redact.ts";
- * assert(
- *   redactUrl("postgres://app:hunter2@db:5432/convo") === "postgres://app:***@db:5432/convo",
+ * assert.equal(
+ *   redactUrl("postgres://app:hunter2@db:5432/convo"),
+ *   "postgres://app:***@db:5432/convo",
+ * );
+ * assert.equal(
+ *   redactUrl("host=db password=hunter2"),
+ *   "(a libpq key=value string (host=… user=… password=…), not a URL; not shown)",
  * );
  * ```
  */
-export function redactUrl(url: string): string {
-  // scheme://user:password@host — the password runs to the last '@' of the
-  // authority, which may itself contain '@' or ':' when not percent-encoded.
-  return url.replace(
-    /^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)([^/?#]*)@/i,
-    (_all, head: string) => `${head}***@`,
-  ).replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, "$1***");
+export function redactUrl(text: string): string {
+  const problem = connectionStringProblem(text);
+  if (problem !== undefined) return `(${problem}; not shown)`;
+  const url = new URL(text.trim());
+  if (url.password !== "") url.password = "***";
+  url.hash = "";
+  // From a secret's value on, the query is hidden: an unencoded '&' in it
+  // would otherwise leave the part after it on show.
+  const secret = SECRET_PARAM.exec(url.search);
+  if (secret) url.search = url.search.slice(0, secret.index + secret[0].length) + "***";
+  return url.href;
+}
+
+// `password=…` in free text (a libpq key=value string, a query string).
+const KEYWORD_SECRET =
+  /\b((?:ssl)?password|pass|pwd)(\s*=\s*)('(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|\S*)/gi;
+const URL_END = /[\s'"<>`]/;
+
+/**
+ * Hides connection secrets in free text (an error message, a stack trace):
+ * in every word (a run without spaces or quotes) shaped like
+ * `[scheme://]user:password@host`, what lies between the user name's `:` and
+ * the last `@` (so a password with an unencoded `/`, `?`, `#` or `@` is hidden
+ * whole); and the value of every `password=…`. Linear in the text.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redactSecrets } from "./redact.ts";
+ * assert.equal(
+ *   redactSecrets("Invalid URL: 'postgres://app:pa/ss@db/convo' (host=db password=x user=a)"),
+ *   "Invalid URL: 'postgres://app:***@db/convo' (host=db password=*** user=a)",
+ * );
+ * ```
+ */
+export function redactSecrets(text: string): string {
+  let out = "";
+  let copied = 0;
+  let end = 0;
+  while (end < text.length) {
+    if (URL_END.test(text[end])) {
+      end++;
+      continue;
+    }
+    // One word: the user name's ':' (the first one after any scheme's '://'
+    // and before any '@'), and the last '@'.
+    let colon = -1;
+    let at = -1;
+    // Whether the word so far could be a scheme (a letter, then letters,
+    // digits, '+', '-', '.').
+    let schemeLike = /[a-z]/i.test(text[end]);
+    for (; end < text.length && !URL_END.test(text[end]); end++) {
+      const c = text[end];
+      if (c === "@") at = end;
+      else if (c === ":" && at < 0) {
+        if (schemeLike && text.startsWith("//", end + 1)) end += 2;
+        else if (colon < 0) colon = end;
+      }
+      schemeLike &&= /[a-z0-9+.-]/i.test(c);
+    }
+    if (colon >= 0 && colon < at) {
+      out += text.slice(copied, colon + 1) + "***";
+      copied = at;
+    }
+  }
+  out += text.slice(copied);
+  return out.replace(KEYWORD_SECRET, "$1$2***");
 }
 
 /**

@@ -60,11 +60,30 @@ export function renderMetrics(
   return lines.join("\n") + "\n";
 }
 
-/** Writes the metrics file atomically. */
+/**
+ * Writes the metrics file atomically, mode 0644 (node_exporter runs as another
+ * user). The temporary file next to it has an unpredictable name and is
+ * created exclusively: the old `<path>.<pid>.tmp` followed a symlink planted
+ * there, so anyone who could write the directory could make convo overwrite a
+ * file of their choosing.
+ */
 export async function writeMetricsFile(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
+  try {
+    try {
+      const bytes = new TextEncoder().encode(text);
+      for (let n = 0; n < bytes.length;) n += await file.write(bytes.subarray(n));
+    } finally {
+      file.close();
+    }
+    // The umask may have taken bits away from `mode`.
+    if (Deno.build.os !== "windows") await Deno.chmod(tmp, 0o644);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   UnknownCustomerError,
   UnknownEndpointError,
 } from "../endpoints/errors.ts";
-import { removeEndpoint } from "../endpoints/remove.ts";
+import { removalTarget, removeEndpoint } from "../endpoints/remove.ts";
 import { ENDPOINT_KINDS } from "../endpoints/types.ts";
 import { UsageError } from "../errors.ts";
 import { maskAddress } from "../log/redact.ts";
@@ -197,6 +197,12 @@ export function endpointCommand(ctx: Context): Command {
       const region = opts.region === undefined
         ? ctx.config().defaultRegion
         : parseRegionOption("--region", opts.region);
+      // A bad address is refused before connecting.
+      try {
+        removalTarget({ address, kind: opts.kind, region });
+      } catch (err) {
+        withHint(err);
+      }
       const removed = await withDatabase(
         ctx.config(),
         ctx.logger(),

@@ -38,6 +38,48 @@ export interface RemovedEndpoint {
   provider: string;
 }
 
+/** The mappings an address names: its normalized form and the kinds to look at. */
+export interface RemovalTarget {
+  /** The address normalized as ingest normalizes it. */
+  normalized: string;
+  /** `[kind]` when given; else `["email"]` for an address with an `@`, `["sms", "mms"]` otherwise. */
+  kinds: EndpointKind[];
+}
+
+/**
+ * Normalizes the address of a removal (pure, so a bad address is refused
+ * before any connection is made).
+ *
+ * @throws {UsageError} when the address cannot be normalized.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { removalTarget } from "./remove.ts";
+ * assert.deepEqual(removalTarget({ address: "(415) 555-0100" }), {
+ *   normalized: "+14155550100",
+ *   kinds: ["sms", "mms"],
+ * });
+ * assert.deepEqual(removalTarget({ address: "Support@Example.org" }).kinds, ["email"]);
+ * ```
+ */
+export function removalTarget(
+  input: Pick<RemoveEndpointInput, "address" | "kind" | "region">,
+): RemovalTarget {
+  const email = input.kind === "email" || (input.kind === undefined && input.address.includes("@"));
+  // sms and mms normalize alike: one normalized form for either.
+  const normalized = normalizeEndpoint(
+    input.kind ?? (email ? "email" : "sms"),
+    input.address,
+    input.region,
+  );
+  const kinds: EndpointKind[] = input.kind !== undefined
+    ? [input.kind]
+    : email
+    ? ["email"]
+    : ["sms", "mms"];
+  return { normalized, kinds };
+}
+
 /**
  * Deletes the endpoint mappings of an address (every kind it is mapped as,
  * or `kind` only; only the named customer's with `customer`), in one
@@ -63,18 +105,7 @@ export async function removeEndpoint(
   sql: Sql,
   input: RemoveEndpointInput,
 ): Promise<RemovedEndpoint[]> {
-  const email = input.kind === "email" || (input.kind === undefined && input.address.includes("@"));
-  // sms and mms normalize alike: one normalized form for either.
-  const normalized = normalizeEndpoint(
-    input.kind ?? (email ? "email" : "sms"),
-    input.address,
-    input.region,
-  );
-  const kinds: EndpointKind[] = input.kind !== undefined
-    ? [input.kind]
-    : email
-    ? ["email"]
-    : ["sms", "mms"];
+  const { normalized, kinds } = removalTarget(input);
   const customer = input.customer?.trim();
   const match = sql`
     m.kind = any(${kinds}::text[]) and m.normalized = ${normalized}
@@ -97,7 +128,7 @@ export async function removeEndpoint(
       from gone g join providers p on p.id = g.provider_id
       order by g.kind`;
   if (rows.length === 0) {
-    const what = input.kind ?? (email ? "email" : "sms or mms");
+    const what = kinds.join(" or ");
     throw new UnknownEndpointError(
       `no ${what} endpoint mapping for ${normalized}` +
         (customer === undefined ? "" : ` of customer ${customer}`),

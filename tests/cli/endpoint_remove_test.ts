@@ -77,7 +77,7 @@ Deno.test("convo endpoint add: customer and provider names are 1–100 character
       [
         "  ",
         "twilio",
-        /^error: invalid customer name: current value is "  "; give a non-empty name\n$/,
+        /^error: invalid customer name: current value is " {2}"; give a non-empty name\n$/,
       ],
       [
         "ac\tme",

@@ -18,7 +18,7 @@ const README = new URL("../README.md", import.meta.url);
  */
 const LAYERS: readonly (readonly string[])[] = [
   // Leaves: small helpers every layer may use; they import nothing of ours.
-  ["errors.ts", "duration.ts", "utf8.ts", "bom.ts", "lru.ts"],
+  ["errors.ts", "duration.ts", "utf8.ts", "bom.ts", "lru.ts", "opaque.ts"],
   // Pure rules (normalization) and the logger.
   ["normalize", "log"],
   // What an event is (schemas, envelope lines, provider adapters: pure) and the settings.

@@ -58,6 +58,47 @@ export function parseDurationOption(flag: string, value: string): number {
   }
 }
 
+/** A duration with a unit: the form {@link parseAgeOption} requires. */
+const DURATION_WITH_UNIT = /^\s*\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\s*$/;
+
+/**
+ * Parses a duration flag where a bare number would be dangerous (`prune
+ * --older-than 7` meaning seven seconds): a unit is required (`7d`, `12h`,
+ * `30m`), and values under `min` (milliseconds, shown as `minText`) are refused.
+ *
+ * @throws {UsageError} naming the flag and the value.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseAgeOption } from "./_options.ts";
+ * const min = { min: 60_000, minText: "1m" };
+ * assert.equal(parseAgeOption("--older-than", "7d", min), 604_800_000);
+ * assert.throws(() => parseAgeOption("--older-than", "7", min), /needs a unit/);
+ * assert.throws(() => parseAgeOption("--older-than", "30s", min), /under the minimum of 1m/);
+ * ```
+ */
+export function parseAgeOption(
+  flag: string,
+  value: string,
+  bounds: { min: number; minText: string },
+): number {
+  if (!DURATION_WITH_UNIT.test(value)) {
+    const bare = /^\s*\d+(?:\.\d+)?\s*$/.test(value);
+    throw new UsageError(
+      `invalid ${flag}: current value is '${value}'${bare ? " (a duration needs a unit)" : ""}`,
+      { hint: `use a duration with a unit, at least ${bounds.minText}: 30m, 12h, 7d` },
+    );
+  }
+  const ms = parseDurationOption(flag, value);
+  if (ms < bounds.min) {
+    throw new UsageError(
+      `invalid ${flag}: current value is '${value}' (under the minimum of ${bounds.minText})`,
+      { hint: `use a duration of at least ${bounds.minText}: 30m, 12h, 7d` },
+    );
+  }
+  return ms;
+}
+
 /**
  * Checks a flag value against a fixed set.
  *

@@ -1,5 +1,5 @@
 /**
- * `convo endpoint add|list`: our own numbers and mailboxes, mapped to the
+ * `convo endpoint add|list|remove`: our own numbers and mailboxes, mapped to the
  * customer and provider that own them (how ingest routes an event).
  *
  * @module
@@ -8,7 +8,13 @@ import { Command, Option } from "@commander-js/extra-typings";
 import { withDatabase } from "../db/connect.ts";
 import { addEndpoint, type AddEndpointResult } from "../endpoints/add.ts";
 import { type EndpointRow, listEndpoints } from "../endpoints/list.ts";
-import { EndpointAddressError, UnknownCustomerError } from "../endpoints/errors.ts";
+import {
+  EndpointAddressError,
+  ProviderKindError,
+  UnknownCustomerError,
+  UnknownEndpointError,
+} from "../endpoints/errors.ts";
+import { removalTarget, removeEndpoint } from "../endpoints/remove.ts";
 import { ENDPOINT_KINDS } from "../endpoints/types.ts";
 import { UsageError } from "../errors.ts";
 import { maskAddress } from "../log/redact.ts";
@@ -46,6 +52,15 @@ function withHint(err: unknown): never {
         "give a phone number (+14155550100, or national with --region), a short code or a sender id",
     });
   }
+  if (err instanceof ProviderKindError) {
+    throw new UsageError(err.message, {
+      hint: `give --provider a provider of kind ${err.kind} (a new name creates one); ` +
+        "convo endpoint list shows which provider serves what",
+    });
+  }
+  if (err instanceof UnknownEndpointError) {
+    throw new UsageError(err.message, { hint: "convo endpoint list shows the mapped addresses" });
+  }
   if (err instanceof UnknownCustomerError) {
     throw new UsageError(err.message, {
       hint: "convo endpoint list shows every customer's endpoints",
@@ -67,7 +82,7 @@ function describeAdd(
 }
 
 /**
- * Builds `convo endpoint` with `add` and `list`.
+ * Builds `convo endpoint` with `add`, `list` and `remove`.
  *
  * @example Usage
  * ```ts ignore
@@ -158,6 +173,55 @@ export function endpointCommand(ctx: Context): Command {
       }
       const shown = rows.map((r): ListRow => ({ ...r, key_hex: hashHex(r.key) }));
       ctx.io.stdout(formatRows(shown, LIST_COLUMNS, opts.format));
+    });
+
+  cmd.command("remove")
+    .summary("Stop routing an address (messages, conversations and contacts stay)")
+    .description(
+      "Delete the endpoint mappings of an address, normalized as ingest normalizes it " +
+        "(every kind it is mapped as, or --kind only). Messages, conversations, contacts, " +
+        "the customer and the provider stay. Events for the address that are still queued " +
+        "die with 'no endpoint mapping' once processed (within 30 s for a running worker, " +
+        "which caches routes); map it again and run convo queue retry to bring them back. " +
+        "An address no mapping matches is exit 2. Addresses starting with '-' go after '--'.",
+    )
+    .argument("<address>", "phone number, short code, sender id or email address")
+    .addOption(new Option("--kind <kind>", "only the mapping of this kind").choices(ENDPOINT_KINDS))
+    .option("--customer <name>", "only if the address belongs to this customer")
+    .option(
+      "--region <region>",
+      "region for phone numbers without a country code (default: CONVO_DEFAULT_REGION or US)",
+    )
+    .option("--dry-run", "say what would be removed; change nothing")
+    .action(async (address, opts) => {
+      const region = opts.region === undefined
+        ? ctx.config().defaultRegion
+        : parseRegionOption("--region", opts.region);
+      // A bad address is refused before connecting.
+      try {
+        removalTarget({ address, kind: opts.kind, region });
+      } catch (err) {
+        withHint(err);
+      }
+      const removed = await withDatabase(
+        ctx.config(),
+        ctx.logger(),
+        { command: "endpoint", max: 1 },
+        (db) =>
+          removeEndpoint(db.sql, {
+            address,
+            kind: opts.kind,
+            customer: opts.customer,
+            region,
+            dryRun: opts.dryRun === true,
+          }),
+      ).catch(withHint);
+      const verb = opts.dryRun ? "would remove" : "removed";
+      ctx.io.stdout(
+        removed.map((r) =>
+          `${verb} ${r.kind} ${r.normalized} of customer ${r.customer} (provider ${r.provider})\n`
+        ).join("") + (opts.dryRun ? "nothing was changed\n" : ""),
+      );
     });
 
   return cmd;

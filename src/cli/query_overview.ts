@@ -13,6 +13,7 @@ import { listMessages, type MessageRow } from "../overview/messages.ts";
 import { MAX_LIMIT, type Page } from "../overview/page.ts";
 import { type Column, formatRows, OUTPUT_FORMATS, type OutputFormat } from "./_format.ts";
 import { parseIntOption } from "./_options.ts";
+import { nextPageLine, type PageFlags } from "./_page.ts";
 import type { Context } from "./context.ts";
 
 /** Grapheme clusters of a snippet or body in a table cell. */
@@ -114,23 +115,6 @@ function messageCells(r: MessageRow): MessageCells {
   };
 }
 
-/** A value for a shell command line: quoted unless plainly safe. */
-function shellWord(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,.\/-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-/** What the options of a run were, as flags to repeat on the next page's command line. */
-type Flags = Record<string, string | undefined>;
-
-function nextPageLine(flags: Flags, cursor: string): string {
-  const words = ["convo", "query-overview"];
-  for (const [flag, value] of Object.entries(flags)) {
-    if (value !== undefined) words.push(flag, shellWord(value));
-  }
-  words.push("--cursor", cursor);
-  return `next page: ${words.join(" ")}\n`;
-}
-
 /**
  * Prints a page: a table or rows on stdout, the next page's command line on
  * stderr; JSON as one object `{"<name>": [...], "next_cursor": ...}`.
@@ -144,7 +128,7 @@ function printPage<R extends object, C extends object>(
     columns: readonly Column<R>[];
     table: readonly Column<C>[];
     cells: (r: R) => C;
-    flags: Flags;
+    flags: PageFlags;
     hasCursor: boolean;
   },
 ): void {
@@ -163,7 +147,9 @@ function printPage<R extends object, C extends object>(
   } else {
     ctx.io.stdout(formatRows(page.rows, how.columns, format));
   }
-  if (page.nextCursor !== null) ctx.io.stderr(nextPageLine(how.flags, page.nextCursor));
+  if (page.nextCursor !== null) {
+    ctx.io.stderr(nextPageLine("convo query-overview", how.flags, page.nextCursor));
+  }
 }
 
 /**
@@ -221,7 +207,7 @@ export function queryOverviewCommand(ctx: Context): Command {
           });
         }
       }
-      const flags: Flags = {
+      const flags: PageFlags = {
         "--messages": opts.messages,
         "--customer": opts.customer,
         "--channel": opts.channel,

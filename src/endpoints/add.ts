@@ -11,6 +11,7 @@ import { writeDedupRows } from "../dedup/write.ts";
 import { ConvoError, UsageError } from "../errors.ts";
 import { maskAddress } from "../log/redact.ts";
 import { hash64, hashHex } from "../normalize/hash.ts";
+import { ProviderKindError } from "./errors.ts";
 import { normalizeEndpoint } from "./normalize.ts";
 import type { EndpointKind } from "./types.ts";
 
@@ -51,15 +52,35 @@ export interface AddEndpointResult {
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 
-/** A customer or provider name: trimmed, not empty, no control characters. */
+/** The longest customer or provider name, in characters (code points). */
+export const MAX_NAME_LENGTH = 100;
+
+/**
+ * A customer or provider name: trimmed, 1…{@link MAX_NAME_LENGTH} characters,
+ * no control characters (names are printed in tables and log lines).
+ */
 function checkName(what: string, value: string): string {
   const name = value.trim();
-  if (name === "" || CONTROL.test(name)) {
-    throw new UsageError(`invalid ${what} name: current value is ${JSON.stringify(value)}`, {
-      hint: name === "" ? "give a non-empty name" : "names cannot hold control characters",
+  const length = [...name].length;
+  if (name === "" || CONTROL.test(name) || length > MAX_NAME_LENGTH) {
+    const shown = length > 40
+      ? JSON.stringify([...name].slice(0, 40).join("")) + "…"
+      : JSON.stringify(value);
+    throw new UsageError(`invalid ${what} name: current value is ${shown}`, {
+      hint: name === ""
+        ? "give a non-empty name"
+        : length > MAX_NAME_LENGTH
+        ? `names are at most ${MAX_NAME_LENGTH} characters (this one has ${length})`
+        : "names cannot hold control characters",
     });
   }
   return name;
+}
+
+/** Endpoint kinds a provider of `kind` serves: sms and mms are one family, email another. */
+function sameFamily(providerKind: string, kind: EndpointKind): boolean {
+  const phone = (k: string) => k === "sms" || k === "mms";
+  return kind === "email" ? providerKind === "email" : phone(providerKind);
 }
 
 /**
@@ -106,7 +127,13 @@ async function selectOrInsert<T>(
  * the one dedup writer (`dedup/write.ts`). An
  * existing provider keeps its kind.
  *
+ * A provider serves one family of endpoints: an `sms` or `mms` provider takes
+ * sms and mms endpoints, an `email` provider email ones; an endpoint of the
+ * other family under an existing provider is refused ({@link ProviderKindError}).
+ *
  * @throws {UsageError} when the address cannot be normalized, a name is blank,
+ * longer than {@link MAX_NAME_LENGTH} characters or holds control characters,
+ * the provider serves the other family,
  * or the address is already mapped to another customer, or to this customer
  * under another provider (the message names the owner).
  * @throws {ConvoError} when the address's 64-bit key already holds another
@@ -191,17 +218,22 @@ export async function addEndpoint(sql: Sql, input: EndpointInput): Promise<AddEn
 
     const provider = await selectOrInsert(
       () =>
-        tx<{ id: bigint }[]>`
-          select id from providers where customer_id = ${customerId} and name = ${providerName}`,
+        tx<{ id: bigint; kind: string }[]>`
+          select id, kind from providers
+          where customer_id = ${customerId} and name = ${providerName}`,
       () =>
-        tx<{ id: bigint }[]>`
+        tx<{ id: bigint; kind: string }[]>`
           insert into providers (customer_id, kind, name)
           values (${customerId}, ${kind}, ${providerName})
           on conflict do nothing
-          returning id`,
+          returning id, kind`,
       "provider",
     );
     const providerId = provider.row.id;
+    // A provider carries one family of traffic; whatever this call created rolls back.
+    if (!sameFamily(provider.row.kind, kind)) {
+      throw new ProviderKindError(providerName, customerName, provider.row.kind, kind);
+    }
 
     const [collision] = await writeDedupRows(tx as unknown as Sql, {
       [kind === "email" ? "emails" : "phones"]: [[key, { raw: address, value: normalized }]],

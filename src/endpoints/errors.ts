@@ -60,3 +60,60 @@ export class UnknownCustomerError extends UsageError {
     this.customer = customer;
   }
 }
+
+/**
+ * An endpoint whose kind the named provider does not serve: a provider
+ * registered for sms (and mms) cannot take an email endpoint, nor the other
+ * way round.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ProviderKindError } from "./errors.ts";
+ * const err = new ProviderKindError("twilio", "acme", "sms", "email");
+ * assert.equal(
+ *   err.message,
+ *   "provider twilio of customer acme is an sms provider; it cannot take an email endpoint",
+ * );
+ * ```
+ */
+export class ProviderKindError extends UsageError {
+  /** The provider's kind, as stored. */
+  readonly providerKind: string;
+  /** The kind of the endpoint refused. */
+  readonly kind: EndpointKind;
+
+  /** Makes the error for provider `provider` of customer `customer`. */
+  constructor(provider: string, customer: string, providerKind: string, kind: EndpointKind) {
+    const article = (k: string) => /^[aeiou]|^sms|^mms/.test(k) ? "an" : "a";
+    super(
+      `provider ${provider} of customer ${customer} is ${article(providerKind)} ${providerKind} ` +
+        `provider; it cannot take ${article(kind)} ${kind} endpoint`,
+      { hint: "give a provider of that kind (a new name creates one)" },
+    );
+    this.name = "ProviderKindError";
+    this.providerKind = providerKind;
+    this.kind = kind;
+  }
+}
+
+/**
+ * An address no endpoint mapping matches (`endpoint remove`).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { UnknownEndpointError } from "./errors.ts";
+ * assert.equal(
+ *   new UnknownEndpointError("no sms or mms endpoint mapping for +14155550100").name,
+ *   "UnknownEndpointError",
+ * );
+ * ```
+ */
+export class UnknownEndpointError extends UsageError {
+  /** Makes the error; the message names the address (the user's own input). */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnknownEndpointError";
+  }
+}

@@ -209,3 +209,29 @@ export function maskText(text: string): string {
       return maskAddress(run);
     });
 }
+
+/**
+ * Masks every email- or phone-like text in a JSON value's strings with
+ * {@link maskText}, walking its objects and arrays: the structure, the keys,
+ * numbers, booleans and nulls stay as they are (a payload shown with its
+ * addresses masked is still the same JSON shape).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maskJson } from "./redact.ts";
+ * assert.deepEqual(
+ *   maskJson({ From: "+14155550142", ToFull: [{ Email: "jane@example.com", Name: "Jane" }], n: 1 }),
+ *   { From: "+1******0142", ToFull: [{ Email: "j***@example.com", Name: "Jane" }], n: 1 },
+ * );
+ * ```
+ */
+export function maskJson(value: unknown): unknown {
+  if (typeof value === "string") return maskText(value);
+  if (Array.isArray(value)) return value.map(maskJson);
+  if (typeof value === "object" && value !== null) {
+    // fromEntries defines properties: a "__proto__" key stays a key.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskJson(v)]));
+  }
+  return value;
+}

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { decodeOpaque, encodeOpaque } from "../opaque.ts";
 
 /** The sort key of a conversation row (the last one of a page). */
 export interface ConversationCursor {
@@ -46,31 +47,10 @@ export type Cursor = ConversationCursor | MessageCursor;
 const VERSION = 1;
 const AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const ID = /^-?\d{1,19}$/;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
 /** Cursors are small; anything longer is not one of ours. */
 const MAX_LENGTH = 200;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-
-function toBase64Url(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): string | undefined {
-  if (!BASE64URL.test(text) || text.length % 4 === 1) return undefined;
-  const padded = text.replaceAll("-", "+").replaceAll("_", "/") +
-    "=".repeat((4 - text.length % 4) % 4);
-  try {
-    const binary = atob(padded);
-    const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
 
 function checkAt(at: string): void {
   if (!AT.test(at) || Number.isNaN(Date.parse(at))) {
@@ -105,19 +85,17 @@ export function encodeCursor(cursor: Cursor): string {
   checkId(cursor.id);
   if (cursor.kind === "conversations") {
     if (cursor.at !== null) checkAt(cursor.at);
-    return toBase64Url(
-      JSON.stringify({ v: VERSION, k: "c", t: cursor.at, i: cursor.id.toString() }),
-    );
+    return encodeOpaque({ v: VERSION, k: "c", t: cursor.at, i: cursor.id.toString() });
   }
   checkAt(cursor.at);
   checkId(cursor.conversationId);
-  return toBase64Url(JSON.stringify({
+  return encodeOpaque({
     v: VERSION,
     k: "m",
     c: cursor.conversationId.toString(),
     t: cursor.at,
     i: cursor.id.toString(),
-  }));
+  });
 }
 
 function parseId(value: unknown): bigint | undefined {
@@ -160,16 +138,7 @@ export function decodeCursor<K extends Cursor["kind"]>(
     throw new RangeError(`Cannot parse cursor: current value is '${shown(text)}' (${reason})`);
   };
   if (text.length > MAX_LENGTH) fail("too long");
-  const json = fromBase64Url(text);
-  if (json === undefined) fail("not a cursor");
-  let value: unknown;
-  try {
-    value = JSON.parse(json!);
-  } catch {
-    fail("not a cursor");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) fail("not a cursor");
-  const o = value as Record<string, unknown>;
+  const o = decodeOpaque(text) ?? fail("not a cursor");
   if (o.v !== VERSION) fail("not a cursor of this version");
   const id = parseId(o.i) ?? fail("bad id");
   if (o.k === "c") {

@@ -69,7 +69,7 @@ function unknownAddresses(
 function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<string, bigint>) {
   const att: { index: number; urlId: bigint; contentType: string | null }[] = [];
   for (const m of rows) for (const a of m.attachments) att.push({ index: m.index, ...a });
-  return sql<{ idx: number; conversation_id: bigint }[]>`
+  return sql<{ idx: number; id: bigint }[]>`
     with input as (
       select * from unnest(
         ${rows.map((m) => m.index)}::int[],
@@ -121,31 +121,41 @@ function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<str
       insert into message_attachments (message_id, attachment_id)
       select message_id, id from new_attachments
     )
-    select idx, conversation_id from new_messages`;
+    select idx, id from new_messages`;
 }
 
 interface Activity {
   id: bigint;
   n: number;
   last: PlannedMessage;
+  lastId: bigint;
 }
 
-/** Per conversation: messages inserted, and the newest of them (by sent_at, then batch order). */
+/**
+ * Per conversation: messages inserted, and the newest of them by `(sent_at,
+ * message id)`: the order the backfill's recount reads the newest message in
+ * (`order by sent_at desc, id desc`), so both give a conversation the same
+ * snippet when times tie (a provider that sends no time: the enqueue time).
+ */
 function activityOf(
   rows: readonly PlannedMessage[],
-  inserted: Set<number>,
+  inserted: Map<number, bigint>,
   ids: Map<string, bigint>,
 ) {
   const by = new Map<bigint, Activity>();
   for (const m of rows) {
-    if (!inserted.has(m.index)) continue;
+    const messageId = inserted.get(m.index);
+    if (messageId === undefined) continue;
     const id = ids.get(m.conversation)!;
     const a = by.get(id);
-    if (!a) by.set(id, { id, n: 1, last: m });
+    if (!a) by.set(id, { id, n: 1, last: m, lastId: messageId });
     else {
       a.n++;
       const t = m.sentAt.getTime() - a.last.sentAt.getTime();
-      if (t > 0 || (t === 0 && m.index > a.last.index)) a.last = m;
+      if (t > 0 || (t === 0 && messageId > a.lastId)) {
+        a.last = m;
+        a.lastId = messageId;
+      }
     }
   }
   return [...by.values()].sort((a, b) => cmp(a.id, b.id));
@@ -266,10 +276,11 @@ export async function writePlan(
     participantRows.length ? insertParticipants(sql, participantRows) : none,
     insertMessages(sql, rows, conversations),
   ]);
-  const inserted = new Set(insertedRows.map((r) => r.idx));
+  const insertedIds = new Map(insertedRows.map((r) => [r.idx, r.id]));
+  const inserted = new Set(insertedIds.keys());
 
   // Round trip 3: counters, locked last.
-  const activity = activityOf(rows, inserted, conversations);
+  const activity = activityOf(rows, insertedIds, conversations);
   if (activity.length) await Promise.all(updateCounters(sql, activity));
   return { inserted, learned };
 }

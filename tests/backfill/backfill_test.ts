@@ -26,7 +26,7 @@ const run = (sql: Sql, over: Partial<Parameters<typeof backfillConversations>[1]
   backfillConversations(sql, { snippetLength: 120, batchSize: 37, ...over });
 
 /** The demo: its endpoints and its week of events, drained by the worker. */
-async function ingestDemo(sql: Sql): Promise<void> {
+async function ingestDemo(sql: Sql, options: { receivedAt?: string } = {}): Promise<void> {
   await migrate(sql);
   await seedEndpoints(sql, [
     { customer: "acme", provider: "twilio", kind: "sms", address: ACME_SMS },
@@ -35,6 +35,9 @@ async function ingestDemo(sql: Sql): Promise<void> {
   ]);
   const lines = (await Deno.readTextFile(DEMO_EVENTS_URL)).split("\n").filter((l) => l.trim());
   await seedEvents(sql, lines);
+  if (options.receivedAt) {
+    await sql`update inbound_events set received_at = ${options.receivedAt}::timestamptz`;
+  }
   assert.ok((await drainQueue(sql)) > 200);
 }
 
@@ -222,6 +225,22 @@ Deno.test("backfillConversations() next to a draining worker on the same convers
         select xb.normalized from messages m join xms_bodies xb on xb.id = m.body_id
         where m.conversation_id = c.id order by m.sent_at desc, m.id desc limit 1)`;
     assert.equal(wrong.length, 0);
+  });
+});
+
+Deno.test("repairCounters() after the worker's ingest repairs nothing: both pick the newest message by (sent_at, id)", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    // Twilio events carry no time: their messages take the enqueue time, one
+    // for a whole file enqueued at once, so only the tie-break decides each
+    // such thread's snippet.
+    await ingestDemo(sql, { receivedAt: "2026-11-30T12:00:00Z" });
+    const [{ n: tied }] = await sql<{ n: number }[]>`
+      select count(*)::int as n from (
+        select conversation_id from messages group by conversation_id, sent_at having count(*) > 1
+      ) t`;
+    assert.ok(tied > 0, "the fixture has messages with equal times in one conversation");
+    const r = await repairCounters(sql, { snippetLength: 120, batchSize: 7 });
+    assert.equal(r.repaired, 0);
   });
 });
 

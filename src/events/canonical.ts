@@ -10,7 +10,9 @@
  * - timestamps must carry a zone (`Z` or `±hh:mm`): a zone-less time is ambiguous;
  * - an `sms` message with attachments becomes `mms` (that is what the carrier sent);
  * - `cc` is kept for `email` only and dropped (not rejected) otherwise;
- * - an empty `subject` / `body` / `html` means absent.
+ * - an empty `subject` / `body` / `html` means absent;
+ * - on `sms` / `mms`, an address prefixed with another channel (`whatsapp:`) is refused;
+ *   every phone spelling the normalizer takes (`tel:+1…`) is accepted.
  *
  * @module
  */
@@ -26,6 +28,7 @@ import {
   MAX_URL,
 } from "./_limits.ts";
 import type { Channel } from "../normalize/address.ts";
+import { notPhoneSpelling } from "../normalize/phone.ts";
 import type { Attachment, CanonicalMessage } from "./types.ts";
 
 const NOT_BLANK = /\S/;
@@ -82,6 +85,17 @@ export const canonicalPayloadSchema = z.object({
   sent_at: timestamp,
   received_at: timestamp.nullish(),
   attachments: z.array(attachment).max(MAX_ATTACHMENTS).nullish(),
+}).superRefine((p, ctx) => {
+  if (p.channel === "email") return;
+  // The phone normalizer's own rule: another channel's prefix is refused, every phone
+  // spelling (`tel:+1…`, full-width digits) is not.
+  const check = (value: string, path: (string | number)[]) => {
+    const problem = notPhoneSpelling(value);
+    if (problem) ctx.addIssue({ code: "custom", path, message: problem });
+  };
+  check(p.from, ["from"]);
+  if (typeof p.to === "string") check(p.to, ["to"]);
+  else p.to.forEach((a, i) => check(a, ["to", i]));
 });
 
 /** A validated canonical payload (the schema's output; unknown keys stripped). */

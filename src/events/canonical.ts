@@ -11,6 +11,8 @@
  * - an `sms` message with attachments becomes `mms` (that is what the carrier sent);
  * - `cc` is kept for `email` only and dropped (not rejected) otherwise;
  * - an empty `subject` / `body` / `html` means absent;
+ * - `delivered_to` (optional) is the address the provider delivered the message to (the
+ *   envelope recipient): inbound messages are routed by it first (Bcc, forwarding);
  * - on `sms` / `mms`, an address prefixed with another channel (`whatsapp:`) is refused;
  *   every phone spelling the normalizer takes (`tel:+1…`) is accepted.
  *
@@ -79,6 +81,7 @@ export const canonicalPayloadSchema = z.object({
   from: address,
   to: addressList(1),
   cc: addressList(0).nullish(),
+  delivered_to: address.nullish(),
   subject: z.string().max(MAX_SUBJECT).nullish(),
   body: z.string().nullish(),
   html: z.string().nullish(),
@@ -96,6 +99,7 @@ export const canonicalPayloadSchema = z.object({
   check(p.from, ["from"]);
   if (typeof p.to === "string") check(p.to, ["to"]);
   else p.to.forEach((a, i) => check(a, ["to", i]));
+  if (p.delivered_to) check(p.delivered_to, ["delivered_to"]);
 });
 
 /** A validated canonical payload (the schema's output; unknown keys stripped). */
@@ -163,5 +167,6 @@ export function canonicalToMessage(
   if (payload.body) message.body = payload.body;
   if (payload.html) message.html = payload.html;
   if (payload.received_at) message.receivedAt = new Date(payload.received_at);
+  if (payload.delivered_to) message.deliveredTo = payload.delivered_to;
   return message;
 }

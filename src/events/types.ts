@@ -54,6 +54,13 @@ export interface CanonicalMessage {
   to: string[];
   /** Cc addresses, raw; email only, `[]` otherwise. */
   cc: string[];
+  /**
+   * The address the provider delivered the message to (the envelope recipient, Postmark
+   * `OriginalRecipient`, canonical `delivered_to`), raw, when the provider says it. An
+   * inbound message is routed by it first: it may be on none of `to`/`cc` (Bcc, a list,
+   * forwarding).
+   */
+  deliveredTo?: string;
   /** The subject; absent when missing or empty. */
   subject?: string;
   /** Raw text (the caller normalizes); absent when missing or empty. */

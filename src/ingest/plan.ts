@@ -67,7 +67,12 @@ export type RouteLookup = (address: AddressRef) => readonly Route[];
 
 function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
   const m = p.message;
-  const candidates = m.direction === "outbound" ? [p.from] : [...p.to, ...p.cc];
+  // Inbound: the address the provider delivered to first (when it says), then To and Cc.
+  const candidates = m.direction === "outbound"
+    ? [p.from]
+    : p.deliveredTo
+    ? [p.deliveredTo, ...p.to, ...p.cc]
+    : [...p.to, ...p.cc];
   for (const a of candidates) {
     const route = pickRoute(lookup(a), m.channel);
     if (route) return route;

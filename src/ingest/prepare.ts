@@ -81,7 +81,14 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
   const from = address(channel, message.from, options.region);
   const to = message.to.map((a) => address(channel, a, options.region));
   const cc = message.cc.map((a) => address(channel, a, options.region));
-  const participants = unique([from, ...to, ...cc]);
+  // Ours, even when on neither To nor Cc (Bcc, a list, forwarding): a participant, so the
+  // conversation keeps our side in its key.
+  const deliveredTo = message.direction === "inbound" && message.deliveredTo !== undefined
+    ? address(channel, message.deliveredTo, options.region)
+    : undefined;
+  const participants = unique(
+    deliveredTo ? [from, ...to, ...cc, deliveredTo] : [from, ...to, ...cc],
+  );
   const conversation = conversationKey(channel, participants.map((p) => p.value));
 
   const text = message.body ?? (message.html ? htmlToText(message.html) : undefined);
@@ -114,6 +121,7 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
     from,
     to,
     cc,
+    ...(deliveredTo ? { deliveredTo } : {}),
     participants,
     conversation,
     body,

@@ -22,6 +22,7 @@ const canonical = (address: string) =>
     provider_message_id: "m1",
     from: address,
     to: [address],
+    delivered_to: address,
     sent_at: "2024-05-01T12:00:00Z",
   });
 
@@ -62,7 +63,7 @@ Deno.test("validatePayload() accepts tel:, sms:, sc:, id: and full-width phone s
 Deno.test("validatePayload() refuses another channel's prefix, like normalizePhone()", () => {
   assert.equal(
     rejectionReason(() => canonical("whatsapp:+14155550142")),
-    "payload.from: channel 'whatsapp' is not supported (sms and mms only) (and 1 more problem)",
+    "payload.from: channel 'whatsapp' is not supported (sms and mms only) (and 2 more problems)",
   );
   assert.equal(
     rejectionReason(() => twilio(" messenger:1234567890")),

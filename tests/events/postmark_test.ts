@@ -30,6 +30,7 @@ Deno.test("postmarkToMessage() maps the inbound fixture: cc, tags, case and atta
     from: "Dana.Lee+Orders@Example.COM",
     to: ["Support+Ticket-1042@example.org"],
     cc: ["Ops@Example.org", "billing@example.org"],
+    deliveredTo: "support+ticket-1042@example.org",
     subject: "Invoice 2024-0419 is wrong",
     body: "Hi,\n\nThe invoice lists 3 boxes, we received 2. Scan attached.\n\nDana",
     html:
@@ -83,6 +84,14 @@ Deno.test("postmarkToMessage() uses OriginalRecipient when no To recipient is le
     reason({ ...minimal, To: "undisclosed-recipients:;", ToFull: [], OriginalRecipient: "" }),
     "payload.ToFull: no recipient: ToFull, To and OriginalRecipient are all empty",
   );
+});
+
+Deno.test("postmarkToMessage() carries OriginalRecipient as deliveredTo (Bcc, lists, forwarding)", () => {
+  const bcc = postmark({ ...minimal, OriginalRecipient: "Sales@Example.net" });
+  assert.deepEqual(bcc.to, ["support@example.org"]);
+  assert.equal(bcc.deliveredTo, "Sales@Example.net");
+  assert.equal(postmark({ ...minimal, OriginalRecipient: " " }).deliveredTo, undefined);
+  assert.equal(postmark(minimal).deliveredTo, undefined);
 });
 
 Deno.test("postmarkInboundSchema rejects a message without a sender", () => {

@@ -7,7 +7,8 @@
  * - unknown top-level and attachment keys are allowed and ignored (providers add fields);
  * - `null` is accepted for every optional field and means absent;
  * - `to` / `cc` as a string is ONE address (never split on commas);
- * - timestamps must carry a zone (`Z` or `±hh:mm`): a zone-less time is ambiguous;
+ * - timestamps must carry a zone (`Z` or `±hh:mm`): a zone-less time is ambiguous; and
+ *   fall in the years 0001–9999 UTC (year 0000, or 9999-12-31T23:30:00-01:00, is refused);
  * - an `sms` message with attachments becomes `mms` (that is what the carrier sent);
  * - `cc` is kept for `email` only and dropped (not rejected) otherwise;
  * - an empty `subject` / `body` / `html` means absent;
@@ -31,14 +32,22 @@ import {
 } from "./_limits.ts";
 import type { Channel } from "../normalize/address.ts";
 import { notPhoneSpelling } from "../normalize/phone.ts";
+import { isSupportedTime, TIME_RANGE_PROBLEM } from "./_time_range.ts";
 import type { Attachment, CanonicalMessage } from "./types.ts";
 
 const NOT_BLANK = /\S/;
 
 const address = z.string().max(MAX_ADDRESS).regex(NOT_BLANK, "must not be blank");
 
-/** An RFC 3339 timestamp with `Z` or a `±hh:mm` offset; seconds required. */
-const timestamp = z.iso.datetime({ offset: true });
+/**
+ * An RFC 3339 timestamp with `Z` or a `±hh:mm` offset; seconds required; an instant in the
+ * years 0001–9999 UTC (what the database holds as we write it).
+ */
+const timestamp = z.iso.datetime({ offset: true }).refine(
+  // Text that is no date at all has been reported by the format check.
+  (text) => Number.isNaN(Date.parse(text)) || isSupportedTime(new Date(text)),
+  TIME_RANGE_PROBLEM,
+);
 
 const addressList = (min: number) =>
   z.union([address, z.array(address).min(min).max(MAX_RECIPIENTS)], {

@@ -110,6 +110,10 @@ Deno.test("postmarkToMessage() reads Date, else falls back to receivedAt", () =>
     ["yesterday", receivedAt.toISOString()],
     ["Wed, 1 May 2024 09:12:44", receivedAt.toISOString()], // no zone: ambiguous
     ["Wed, " + " ".repeat(100_000) + "1 May 2024 09:12:44 +0000", receivedAt.toISOString()],
+    // Year 10000 in UTC: the database would refuse it ("time zone displacement out of range").
+    ["Fri, 31 Dec 9999 23:30:00 -0100", receivedAt.toISOString()],
+    ["9999-12-31T23:30:00-01:00", receivedAt.toISOString()],
+    ["Fri, 31 Dec 9999 23:30:00 +0000", "9999-12-31T23:30:00.000Z"], // far, but storable
   ];
   for (const [date, iso] of cases) {
     assert.equal(postmark({ ...minimal, Date: date }).sentAt.toISOString(), iso, String(date));

@@ -14,7 +14,7 @@ import {
 } from "../conversations/refs.ts";
 import { maskAddress } from "../log/redact.ts";
 import type { Channel } from "../normalize/address.ts";
-import { PermanentEventError } from "./errors.ts";
+import { KeyCollisionError, PermanentEventError } from "./errors.ts";
 import { pickRoute, type Route } from "../endpoints/route.ts";
 import type { AddressRef, PreparedMessage } from "./types.ts";
 
@@ -60,6 +60,36 @@ export interface BatchPlan {
 export interface PlanFailure {
   readonly index: number;
   readonly error: Error;
+}
+
+/** The first key of `p` that the plan already holds with a different value, named. */
+function inBatchCollision(
+  plan: BatchPlan,
+  p: PreparedMessage,
+  customerId: bigint,
+): string | undefined {
+  for (const a of p.participants) {
+    const held = (a.kind === "phone" ? plan.phones : plan.emails).get(a.key);
+    if (held && held.value !== a.value) {
+      return `${a.kind === "phone" ? "phone_numbers" : "email_addresses"} id ${a.key}`;
+    }
+  }
+  if (p.body) {
+    const held = (p.body.table === "xms" ? plan.xmsBodies : plan.emailBodies).get(p.body.key);
+    if (held && held.normalized !== p.body.normalized) {
+      return `${p.body.table === "xms" ? "xms_bodies" : "email_bodies"} id ${p.body.key}`;
+    }
+  }
+  for (const a of p.attachments) {
+    const held = plan.urls.get(a.key);
+    if (held !== undefined && held !== a.url) return `attachment_urls id ${a.key}`;
+  }
+  const c = p.conversation;
+  const held = plan.conversations.get(conversationRef(customerId, c.channel, c.key));
+  if (held && held.participants.join("\n") !== c.participants.join("\n")) {
+    return `conversations key ${c.key}`;
+  }
+  return undefined;
 }
 
 /** Looks up the mappings of an address (see `Router.routes`). */
@@ -122,6 +152,13 @@ export function planBatch(
     const messageRef = `${route.providerId}|${m.providerMessageId}`;
     if (seen.has(messageRef)) {
       plan.replays.push(index);
+      continue;
+    }
+    // A key an earlier event of the batch holds with another value: refused, as the
+    // database check refuses one committed before (the first value would be kept).
+    const collision = inBatchCollision(plan, p, route.customerId);
+    if (collision) {
+      failures.push({ index, error: new KeyCollisionError(`${collision} (within one batch)`) });
       continue;
     }
     seen.add(messageRef);

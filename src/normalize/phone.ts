@@ -66,7 +66,7 @@ const KNOWN_CHANNELS = new Set(["whatsapp", "messenger", "rcs", "apple", "line",
 // Digits libphonenumber reads besides ASCII: full-width, Arabic-Indic, Eastern Arabic-Indic.
 // Each block starts at a code point ending in 0, so `& 0xf` is the digit.
 const OTHER_DIGITS = /[\uff10-\uff19\u0660-\u0669\u06f0-\u06f9]/g;
-const NON_ASCII = /[^\u0000-\u007f]/;
+const NOT_PLAIN_ASCII = /[^\x20-\x7e\t\n\r]/;
 const URI_PARAMS = /[;?].*$/s;
 const SHORT_CODE_PREFIX = /^sc:/i;
 const SENDER_ID_PREFIX = /^id:/i;
@@ -192,7 +192,7 @@ function foldDigits(text: string): string {
 function classify(input: string, region: CountryCode): NormalizedPhone | string {
   // Only text that was refused before can change here: every accepted spelling is ASCII
   // or whitespace and Unicode dashes, which NFKC leaves as formatting.
-  let text = (NON_ASCII.test(input) ? foldDigits(input) : input).trim();
+  let text = (NOT_PLAIN_ASCII.test(input) ? foldDigits(input) : input).trim();
   const otherChannel = notPhoneSpelling(text);
   if (otherChannel) return otherChannel;
   const scheme = URI_SCHEME.exec(text);

@@ -1,7 +1,9 @@
 /**
  * Recomputing a conversation's counters from its messages: `message_count`
- * (count), `last_message_at` (newest `sent_at`) and `last_snippet` (the
- * snippet of the newest message, by `messageSnippet`, the rule ingest uses).
+ * (count), `last_message_at` (the newest activity time,
+ * `convo_message_activity_at`: `conversations/activity.ts`) and `last_snippet`
+ * (the snippet of the newest message by activity time, then id, by
+ * `messageSnippet`): the rules ingest uses.
  *
  * Safe next to workers, which add to the counters under a `for no key update`
  * lock taken in id order (`ingest/write.ts`). The conversations are locked
@@ -43,12 +45,15 @@ function countMessages(sql: Sql, ids: readonly bigint[]) {
            coalesce(a.n, 0)::int as attachments
     from unnest(${ids.map(s)}::bigint[]) as c(id)
     cross join lateral (
-      select count(*) as n, max(m.sent_at) as last_at from messages m where m.conversation_id = c.id
+      select count(*) as n,
+             max(convo_message_activity_at(m.sent_at, m.received_at, m.created_at)) as last_at
+      from messages m where m.conversation_id = c.id
     ) s
     left join lateral (
       select m.id, m.channel, m.body_id, m.subject from messages m
       where m.conversation_id = c.id
-      order by m.sent_at desc, m.id desc limit 1
+      order by convo_message_activity_at(m.sent_at, m.received_at, m.created_at) desc, m.id desc
+      limit 1
     ) l on true
     left join lateral (
       select count(*) as n from message_attachments ma where ma.message_id = l.id

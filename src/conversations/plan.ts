@@ -81,10 +81,14 @@ export interface ConversationInput {
  */
 export function planConversation(
   message: ConversationInput,
-  options: { lookup: RouteLookup },
+  options: {
+    lookup: RouteLookup;
+    /** The key function (default `conversationKey`): a seam for forcing collisions in tests. */
+    key?: typeof conversationKey;
+  },
 ): MessageConversation {
   const { customerId, channel, participants } = message;
-  const key = conversationKey(channel, participants.map((a) => a.value));
+  const key = (options.key ?? conversationKey)(channel, participants.map((a) => a.value));
   const contacts: [string, PlannedContact][] = [];
   for (const a of participants) {
     // Ours: any mapping of this address to this customer.

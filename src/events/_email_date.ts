@@ -10,6 +10,8 @@
  * @module
  */
 
+import { isSupportedTime } from "./_time_range.ts";
+
 const RFC5322 = new RegExp(
   "^\\s*(?:[a-z]{3,9}\\s*(?:,\\s*)?)?" + // day of week (not checked: senders get it wrong)
     "(\\d{1,2})\\s+" +
@@ -137,7 +139,9 @@ function build(
   if (Math.abs(offsetMinutes) >= 24 * 60) return null;
   // A leap second (:60) is read as :59: a JS Date has no leap seconds.
   const utc = Date.UTC(year, month, day, hour, minute, Math.min(second, 59), ms);
-  return new Date(utc - offsetMinutes * 60_000);
+  const date = new Date(utc - offsetMinutes * 60_000);
+  // 9999-12-31 23:59 -0100 is in year 10000 UTC: unreadable for us, not for the database to refuse.
+  return isSupportedTime(date) ? date : null;
 }
 
 function daysIn(year: number, month: number): number {

@@ -7,10 +7,15 @@
  * - unknown top-level and attachment keys are allowed and ignored (providers add fields);
  * - `null` is accepted for every optional field and means absent;
  * - `to` / `cc` as a string is ONE address (never split on commas);
- * - timestamps must carry a zone (`Z` or `±hh:mm`): a zone-less time is ambiguous;
+ * - timestamps must carry a zone (`Z` or `±hh:mm`): a zone-less time is ambiguous; and
+ *   fall in the years 0001–9999 UTC (year 0000, or 9999-12-31T23:30:00-01:00, is refused);
  * - an `sms` message with attachments becomes `mms` (that is what the carrier sent);
  * - `cc` is kept for `email` only and dropped (not rejected) otherwise;
- * - an empty `subject` / `body` / `html` means absent.
+ * - an empty `subject` / `body` / `html` means absent;
+ * - `delivered_to` (optional) is the address the provider delivered the message to (the
+ *   envelope recipient): inbound messages are routed by it first (Bcc, forwarding);
+ * - on `sms` / `mms`, an address prefixed with another channel (`whatsapp:`) is refused;
+ *   every phone spelling the normalizer takes (`tel:+1…`) is accepted.
  *
  * @module
  */
@@ -26,14 +31,23 @@ import {
   MAX_URL,
 } from "./_limits.ts";
 import type { Channel } from "../normalize/address.ts";
+import { notPhoneSpelling } from "../normalize/phone.ts";
+import { isSupportedTime, TIME_RANGE_PROBLEM } from "./_time_range.ts";
 import type { Attachment, CanonicalMessage } from "./types.ts";
 
 const NOT_BLANK = /\S/;
 
 const address = z.string().max(MAX_ADDRESS).regex(NOT_BLANK, "must not be blank");
 
-/** An RFC 3339 timestamp with `Z` or a `±hh:mm` offset; seconds required. */
-const timestamp = z.iso.datetime({ offset: true });
+/**
+ * An RFC 3339 timestamp with `Z` or a `±hh:mm` offset; seconds required; an instant in the
+ * years 0001–9999 UTC (what the database holds as we write it).
+ */
+const timestamp = z.iso.datetime({ offset: true }).refine(
+  // Text that is no date at all has been reported by the format check.
+  (text) => Number.isNaN(Date.parse(text)) || isSupportedTime(new Date(text)),
+  TIME_RANGE_PROBLEM,
+);
 
 const addressList = (min: number) =>
   z.union([address, z.array(address).min(min).max(MAX_RECIPIENTS)], {
@@ -76,12 +90,25 @@ export const canonicalPayloadSchema = z.object({
   from: address,
   to: addressList(1),
   cc: addressList(0).nullish(),
+  delivered_to: address.nullish(),
   subject: z.string().max(MAX_SUBJECT).nullish(),
   body: z.string().nullish(),
   html: z.string().nullish(),
   sent_at: timestamp,
   received_at: timestamp.nullish(),
   attachments: z.array(attachment).max(MAX_ATTACHMENTS).nullish(),
+}).superRefine((p, ctx) => {
+  if (p.channel === "email") return;
+  // The phone normalizer's own rule: another channel's prefix is refused, every phone
+  // spelling (`tel:+1…`, full-width digits) is not.
+  const check = (value: string, path: (string | number)[]) => {
+    const problem = notPhoneSpelling(value);
+    if (problem) ctx.addIssue({ code: "custom", path, message: problem });
+  };
+  check(p.from, ["from"]);
+  if (typeof p.to === "string") check(p.to, ["to"]);
+  else p.to.forEach((a, i) => check(a, ["to", i]));
+  if (p.delivered_to) check(p.delivered_to, ["delivered_to"]);
 });
 
 /** A validated canonical payload (the schema's output; unknown keys stripped). */
@@ -149,5 +176,6 @@ export function canonicalToMessage(
   if (payload.body) message.body = payload.body;
   if (payload.html) message.html = payload.html;
   if (payload.received_at) message.receivedAt = new Date(payload.received_at);
+  if (payload.delivered_to) message.deliveredTo = payload.delivered_to;
   return message;
 }

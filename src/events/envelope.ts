@@ -9,7 +9,8 @@ import { replaceRawNul, sanitizeParsed } from "./_json_hygiene.ts";
 import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
 import { EventPayloadError } from "./errors.ts";
 import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
-import { providerMessageId, validatePayload } from "./validate_payload.ts";
+import { derivedIdempotencyKey, RESERVED_KEY_PREFIX } from "./idempotency_key.ts";
+import { validatePayload, type ValidPayload } from "./validate_payload.ts";
 import { stripBom } from "../bom.ts";
 import { utf8Length } from "../utf8.ts";
 
@@ -27,7 +28,7 @@ export interface ParsedEvent {
   eventType: EventType;
   /** The payload as given (unknown fields kept), after U+0000 / lone-surrogate replacement. */
   payload: Record<string, unknown>;
-  /** The envelope's `idempotency_key`, else `<event_type>:<provider message id>`. */
+  /** The envelope's `idempotency_key`, else the derived one (`derivedIdempotencyKey`). */
   idempotencyKey: string | null;
 }
 
@@ -80,7 +81,7 @@ const MAX_DEPTH = 64;
  * const result = parseEventLine(line, { maxPayloadBytes: 262_144 });
  * assert.equal(result.ok, true);
  * if (result.ok === true) {
- *   assert.equal(result.event.idempotencyKey, "twilio.message:SM01");
+ *   assert.match(result.event.idempotencyKey!, /^convo:v1:twilio\.message:[0-9a-f]{16}:SM01$/);
  *   assert.equal(result.event.payload.Body, "hi\uFFFD");
  *   assert.equal(result.nulReplaced, 1);
  * }
@@ -158,14 +159,19 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
       if (key.length > MAX_IDEMPOTENCY_KEY) {
         return fail(`idempotency_key: over the ${MAX_IDEMPOTENCY_KEY}-character limit`);
       }
+      if (key.startsWith(RESERVED_KEY_PREFIX)) {
+        return fail(
+          `idempotency_key: the prefix '${RESERVED_KEY_PREFIX}' is reserved for derived keys`,
+        );
+      }
       explicitKey = key;
     }
   }
   if (!isRecord(payload)) return fail(`payload: expected an object, got ${kind(payload)}`);
 
-  let id: string;
+  let valid: ValidPayload;
   try {
-    id = providerMessageId(validatePayload(eventType, payload));
+    valid = validatePayload(eventType, payload);
   } catch (error) {
     if (error instanceof EventPayloadError) return fail(error.message);
     throw error; // a bug of ours, not the line's
@@ -175,7 +181,7 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
     event: {
       eventType,
       payload,
-      idempotencyKey: explicitKey ?? (id === "" ? null : `${eventType}:${id}`),
+      idempotencyKey: explicitKey ?? derivedIdempotencyKey(valid, payload),
     },
     nulReplaced: counts.nul,
     loneSurrogatesReplaced: counts.surrogates,

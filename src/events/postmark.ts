@@ -14,6 +14,9 @@
  *   are dropped; addresses stay raw (case and `+tag` kept);
  * - when no `To` recipient is left (all-Bcc mail), `OriginalRecipient` (the address
  *   Postmark received the mail at) is the recipient;
+ * - `OriginalRecipient`, when given, is also `deliveredTo`: the worker routes by it first,
+ *   so mail that reached us by Bcc, a list or forwarding goes to the mailbox it was
+ *   delivered to, not to the first of our addresses on To/Cc;
  * - `sentAt` is the parsed `Date`; when `Date` is absent or unparseable (no zone,
  *   not a date), the time the event reached us; `receivedAt` is always the latter;
  * - body is `TextBody`, else `StrippedTextReply`; html is `HtmlBody`;
@@ -206,6 +209,7 @@ export function postmarkToMessage(
   if (body) message.body = body;
   if (payload.HtmlBody) message.html = payload.HtmlBody;
   if (payload.Subject) message.subject = payload.Subject;
+  if (nonBlank(payload.OriginalRecipient)) message.deliveredTo = payload.OriginalRecipient;
   return message;
 }
 

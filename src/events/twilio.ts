@@ -13,8 +13,9 @@
  * - channel `mms` when NumMedia > 0, else `sms`;
  * - direction inbound unless `Direction` is `outbound-api` / `outbound-call` /
  *   `outbound-reply`;
- * - channel-prefixed addresses (`whatsapp:+1…`, `messenger:…`, `rcs:…`) are rejected:
- *   only SMS and MMS are supported;
+ * - addresses prefixed with another channel (`whatsapp:+1…`, `messenger:…`, `rcs:…`) are
+ *   rejected: only SMS and MMS are supported; every phone spelling the normalizer takes
+ *   (`tel:+1…`, full-width digits, …) is accepted (`notPhoneSpelling`, the one rule);
  * - the webhook carries no timestamp: `sentAt` and `receivedAt` are the time the event
  *   reached us (the adapter's `receivedAt` option).
  *
@@ -23,15 +24,13 @@
 
 import { z } from "zod";
 import { MAX_ADDRESS, MAX_MESSAGE_ID, MAX_SHORT_TEXT, MAX_URL } from "./_limits.ts";
+import { notPhoneSpelling } from "../normalize/phone.ts";
 import type { Attachment, CanonicalMessage } from "./types.ts";
 
 /** Twilio sends at most 10 media per message. */
 const MAX_MEDIA = 10;
 const NOT_BLANK = /\S/;
 const NUM_MEDIA = /^(?:\d|10)$/;
-/** `whatsapp:+1…`, `messenger:123`, `rcs:brand`: a channel prefix, not a phone number. */
-const CHANNEL_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):/;
-const KNOWN_PREFIXES = new Set(["whatsapp", "messenger", "rcs", "apple", "line", "viber"]);
 
 const sid = z.string().max(MAX_MESSAGE_ID).regex(NOT_BLANK, "must not be blank");
 const address = z.string().max(MAX_ADDRESS).regex(NOT_BLANK, "must not be blank");
@@ -95,17 +94,8 @@ export const twilioMessageSchema = z.object({
     });
   }
   for (const key of ["From", "To"] as const) {
-    const prefix = CHANNEL_PREFIX.exec(p[key]);
-    if (prefix) {
-      const name = prefix[1].toLowerCase();
-      ctx.addIssue({
-        code: "custom",
-        path: [key],
-        message: KNOWN_PREFIXES.has(name)
-          ? `channel '${name}' is not supported (sms and mms only)`
-          : "a channel-prefixed address is not supported (sms and mms only)",
-      });
-    }
+    const problem = notPhoneSpelling(p[key]);
+    if (problem) ctx.addIssue({ code: "custom", path: [key], message: problem });
   }
   // A NumMedia that failed its own check has been reported already: nothing to compare.
   if (p.NumMedia !== undefined && !NUM_MEDIA.test(p.NumMedia)) return;

@@ -11,7 +11,8 @@
  * - **payload**: the event's body as the provider or producer sent it. It is stored as
  *   given (after U+0000 replacement), unknown provider fields included.
  * - **idempotency key**: the queue's dedup key: the envelope's `idempotency_key`, or
- *   `<event_type>:<provider message id>`. A repeated key is a duplicate, not an error.
+ *   one derived at the scope of the message's identity (`derivedIdempotencyKey`,
+ *   `convo:v1:…`). A repeated key is a duplicate, not an error.
  * - **canonical message**: {@link CanonicalMessage}, what the ingest writes; every
  *   event type is turned into one by `toCanonical`.
  * - **provider message id**: the provider's id of the message (`provider_message_id`,
@@ -54,6 +55,13 @@ export interface CanonicalMessage {
   to: string[];
   /** Cc addresses, raw; email only, `[]` otherwise. */
   cc: string[];
+  /**
+   * The address the provider delivered the message to (the envelope recipient, Postmark
+   * `OriginalRecipient`, canonical `delivered_to`), raw, when the provider says it. An
+   * inbound message is routed by it first: it may be on none of `to`/`cc` (Bcc, a list,
+   * forwarding).
+   */
+  deliveredTo?: string;
   /** The subject; absent when missing or empty. */
   subject?: string;
   /** Raw text (the caller normalizes); absent when missing or empty. */

@@ -14,7 +14,8 @@ import {
 import type { PlannedContact, PlannedConversation } from "../conversations/refs.ts";
 import { maskAddress, maskText } from "../log/redact.ts";
 import type { Channel } from "../normalize/address.ts";
-import { PermanentEventError } from "./errors.ts";
+import type { conversationKey } from "../normalize/conversation_key.ts";
+import { KeyCollisionError, PermanentEventError } from "./errors.ts";
 import { pickRoute, type Route } from "../endpoints/route.ts";
 import type { PreparedMessage } from "./types.ts";
 
@@ -62,15 +63,50 @@ export interface PlanFailure {
   readonly error: Error;
 }
 
+/** The first key of `p` that the plan already holds with a different value, named. */
+function inBatchCollision(
+  plan: BatchPlan,
+  p: PreparedMessage,
+  planned: MessageConversation,
+): string | undefined {
+  for (const a of p.participants) {
+    const held = (a.kind === "phone" ? plan.phones : plan.emails).get(a.key);
+    if (held && held.value !== a.value) {
+      return `${a.kind === "phone" ? "phone_numbers" : "email_addresses"} id ${a.key}`;
+    }
+  }
+  if (p.body) {
+    const held = (p.body.table === "xms" ? plan.xmsBodies : plan.emailBodies).get(p.body.key);
+    if (held && held.normalized !== p.body.normalized) {
+      return `${p.body.table === "xms" ? "xms_bodies" : "email_bodies"} id ${p.body.key}`;
+    }
+  }
+  for (const a of p.attachments) {
+    const held = plan.urls.get(a.key);
+    if (held !== undefined && held !== a.url) return `attachment_urls id ${a.key}`;
+  }
+  const c = planned.conversation;
+  const held = plan.conversations.get(planned.ref);
+  if (held && held.participants.join("\n") !== c.participants.join("\n")) {
+    return `conversations key ${c.key}`;
+  }
+  return undefined;
+}
+
 /** Looks up the mappings of an address (see `Router.routes`). */
 export type { RouteLookup };
 
 /** The conversation of a routed message (`conversations/plan.ts`: the rule the backfill shares). */
-function conversationOf(p: PreparedMessage, route: Route, lookup: RouteLookup) {
+function conversationOf(
+  p: PreparedMessage,
+  route: Route,
+  lookup: RouteLookup,
+  key: typeof conversationKey | undefined,
+) {
   try {
     return planConversation(
       { customerId: route.customerId, channel: p.message.channel, participants: p.participants },
-      { lookup },
+      { lookup, key },
     );
   } catch (err) {
     throw new PermanentEventError(maskText((err as Error).message), { cause: err });
@@ -79,7 +115,12 @@ function conversationOf(p: PreparedMessage, route: Route, lookup: RouteLookup) {
 
 function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
   const m = p.message;
-  const candidates = m.direction === "outbound" ? [p.from] : [...p.to, ...p.cc];
+  // Inbound: the address the provider delivered to first (when it says), then To and Cc.
+  const candidates = m.direction === "outbound"
+    ? [p.from]
+    : p.deliveredTo
+    ? [p.deliveredTo, ...p.to, ...p.cc]
+    : [...p.to, ...p.cc];
   for (const a of candidates) {
     const route = pickRoute(lookup(a), m.channel);
     if (route) return route;
@@ -103,6 +144,10 @@ function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
 export function planBatch(
   items: readonly { index: number; prepared: PreparedMessage }[],
   lookup: RouteLookup,
+  options: {
+    /** The conversation key function (default `conversationKey`): a seam for tests. */
+    conversationKey?: typeof conversationKey;
+  } = {},
 ): { plan: BatchPlan; failures: PlanFailure[] } {
   const plan: BatchPlan = {
     phones: new Map(),
@@ -122,7 +167,7 @@ export function planBatch(
     let planned: MessageConversation;
     try {
       route = ourSide(p, lookup);
-      planned = conversationOf(p, route, lookup);
+      planned = conversationOf(p, route, lookup, options.conversationKey);
     } catch (err) {
       failures.push({ index, error: err as Error });
       continue;
@@ -131,6 +176,13 @@ export function planBatch(
     const messageRef = `${route.providerId}|${m.providerMessageId}`;
     if (seen.has(messageRef)) {
       plan.replays.push(index);
+      continue;
+    }
+    // A key an earlier event of the batch holds with another value: refused, as the
+    // database check refuses one committed before (the first value would be kept).
+    const collision = inBatchCollision(plan, p, planned);
+    if (collision) {
+      failures.push({ index, error: new KeyCollisionError(`${collision} (within one batch)`) });
       continue;
     }
     seen.add(messageRef);

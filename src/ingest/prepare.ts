@@ -20,7 +20,7 @@ import type { ClaimedEvent, Outcome } from "../queue/types.ts";
 import type { Router } from "../endpoints/route.ts";
 import { messageSnippet } from "../conversations/snippet.ts";
 import { htmlToText } from "./_html.ts";
-import { PermanentEventError } from "./errors.ts";
+import { KeyCollisionError, PermanentEventError } from "./errors.ts";
 import { failureOutcome, type OutcomeOptions } from "./outcome.ts";
 import { type BatchPlan, planBatch } from "./plan.ts";
 import type { AddressRef, BodyRef, PreparedMessage } from "./types.ts";
@@ -53,10 +53,27 @@ function address(channel: Channel, raw: string, region: string): AddressRef {
   }
 }
 
-function unique(refs: readonly AddressRef[]): AddressRef[] {
+/**
+ * The addresses of a message, each once by key, in order.
+ *
+ * @throws {KeyCollisionError} when two of them are different addresses under one 64-bit key
+ * (refused, never merged).
+ */
+export function uniqueAddresses(refs: readonly AddressRef[]): AddressRef[] {
   const seen = new Map<bigint, AddressRef>();
-  for (const r of refs) if (!seen.has(r.key)) seen.set(r.key, r);
+  for (const r of refs) {
+    const first = seen.get(r.key);
+    if (!first) seen.set(r.key, r);
+    // Two addresses of one message under one 64-bit key: refused, never merged.
+    else if (first.value !== r.value) {
+      throw new KeyCollisionError(`${tableOf(r)} id ${r.key} (two addresses of one message)`);
+    }
+  }
   return [...seen.values()];
+}
+
+function tableOf(a: AddressRef): string {
+  return a.kind === "phone" ? "phone_numbers" : "email_addresses";
 }
 
 /**
@@ -76,7 +93,14 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
   const from = address(channel, message.from, options.region);
   const to = message.to.map((a) => address(channel, a, options.region));
   const cc = message.cc.map((a) => address(channel, a, options.region));
-  const participants = unique([from, ...to, ...cc]);
+  // Ours, even when on neither To nor Cc (Bcc, a list, forwarding): a participant, so the
+  // conversation keeps our side in its key.
+  const deliveredTo = message.direction === "inbound" && message.deliveredTo !== undefined
+    ? address(channel, message.deliveredTo, options.region)
+    : undefined;
+  const participants = uniqueAddresses(
+    deliveredTo ? [from, ...to, ...cc, deliveredTo] : [from, ...to, ...cc],
+  );
 
   const text = message.body ?? (message.html ? htmlToText(message.html) : undefined);
   let body: BodyRef | undefined;
@@ -107,6 +131,7 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
     from,
     to,
     cc,
+    ...(deliveredTo ? { deliveredTo } : {}),
     participants,
     body,
     snippet: snip,

@@ -45,7 +45,9 @@ export interface PreparedMessage {
   readonly to: readonly AddressRef[];
   /** Cc recipients (email). */
   readonly cc: readonly AddressRef[];
-  /** Everyone on the message, ours included, each once, by key. */
+  /** Inbound: the address the provider delivered to, when it says (routed by first). */
+  readonly deliveredTo?: AddressRef;
+  /** Everyone on the message, ours included (the delivered-to address too), each once, by key. */
   readonly participants: readonly AddressRef[];
   /** The body, when its normalized text is not empty. */
   readonly body?: BodyRef;

@@ -11,7 +11,9 @@
  *    (`on conflict (provider_id, provider_message_id) do nothing`) with their
  *    attachments;
  * 3. the counters, last activity and snippet of each conversation, for the
- *    messages actually inserted, after locking those conversations in id order.
+ *    messages actually inserted, after locking those conversations in id order;
+ *    a message's activity time is its sent_at clamped to a day after it reached us
+ *    (`conversations/activity.ts`), so a sender's date cannot pin a conversation.
  *
  * Rows are written in key order and tables in the same order by every worker,
  * so concurrent workers wait for each other but never deadlock; the counter
@@ -36,6 +38,7 @@ import {
   type DedupRows,
   writeDedupRows,
 } from "../dedup/write.ts";
+import { messageActivityAt } from "../conversations/activity.ts";
 import type { Learned, WriteCache } from "./cache.ts";
 import { KeyCollisionError } from "./errors.ts";
 import type { BatchPlan, PlannedMessage } from "./plan.ts";
@@ -69,7 +72,7 @@ function unknownAddresses(
 function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<string, bigint>) {
   const att: { index: number; urlId: bigint; contentType: string | null }[] = [];
   for (const m of rows) for (const a of m.attachments) att.push({ index: m.index, ...a });
-  return sql<{ idx: number; id: bigint }[]>`
+  return sql<{ idx: number; id: bigint; created_at: Date }[]>`
     with input as (
       select * from unnest(
         ${rows.map((m) => m.index)}::int[],
@@ -98,10 +101,10 @@ function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<str
       from input
       order by provider_id, provider_message_id
       on conflict (provider_id, provider_message_id) do nothing
-      returning id, provider_id, provider_message_id
+      returning id, provider_id, provider_message_id, created_at
     ),
     new_messages as (
-      select ins.id, i.idx, i.customer_id, i.conversation_id
+      select ins.id, ins.created_at, i.idx, i.customer_id, i.conversation_id
       from ins join input i
         on i.provider_id = ins.provider_id and i.provider_message_id = ins.provider_message_id
     ),
@@ -121,40 +124,49 @@ function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<str
       insert into message_attachments (message_id, attachment_id)
       select message_id, id from new_attachments
     )
-    select idx, id from new_messages`;
+    select idx, id, created_at from new_messages`;
 }
 
 interface Activity {
   id: bigint;
   n: number;
   last: PlannedMessage;
+  /** The activity time of `last` (`messageActivityAt`). */
+  lastAt: Date;
   lastId: bigint;
 }
 
 /**
- * Per conversation: messages inserted, and the newest of them by `(sent_at,
- * message id)`: the order the backfill's recount reads the newest message in
- * (`order by sent_at desc, id desc`), so both give a conversation the same
- * snippet when times tie (a provider that sends no time: the enqueue time).
+ * Per conversation: messages inserted, and the newest of them by activity time
+ * (sent_at, clamped to a day after arrival: see conversations/activity.ts),
+ * then message id: the order the backfill's recount reads the newest message
+ * in, so both give a conversation the same snippet when times tie (a provider
+ * that sends no time: the enqueue time).
  */
 function activityOf(
   rows: readonly PlannedMessage[],
-  inserted: Map<number, bigint>,
+  inserted: Map<number, { id: bigint; createdAt: Date }>,
   ids: Map<string, bigint>,
 ) {
   const by = new Map<bigint, Activity>();
   for (const m of rows) {
-    const messageId = inserted.get(m.index);
-    if (messageId === undefined) continue;
+    const row = inserted.get(m.index);
+    if (row === undefined) continue;
+    const at = messageActivityAt({
+      sentAt: m.sentAt,
+      receivedAt: m.receivedAt,
+      createdAt: row.createdAt,
+    });
     const id = ids.get(m.conversation)!;
     const a = by.get(id);
-    if (!a) by.set(id, { id, n: 1, last: m, lastId: messageId });
+    if (!a) by.set(id, { id, n: 1, last: m, lastAt: at, lastId: row.id });
     else {
       a.n++;
-      const t = m.sentAt.getTime() - a.last.sentAt.getTime();
-      if (t > 0 || (t === 0 && messageId > a.lastId)) {
+      const t = at.getTime() - a.lastAt.getTime();
+      if (t > 0 || (t === 0 && row.id > a.lastId)) {
         a.last = m;
-        a.lastId = messageId;
+        a.lastAt = at;
+        a.lastId = row.id;
       }
     }
   }
@@ -173,7 +185,7 @@ function updateCounters(sql: Sql, activity: Activity[]) {
           last_snippet = case when c.last_message_at is null or a.last_at >= c.last_message_at
                               then a.snippet else c.last_snippet end
       from unnest(${ids}::bigint[], ${activity.map((a) => a.n)}::int[],
-                  ${activity.map((a) => a.last.sentAt.toISOString())}::timestamptz[],
+                  ${activity.map((a) => a.lastAt.toISOString())}::timestamptz[],
                   ${activity.map((a) => a.last.snippet)}::text[]) as a(id, n, last_at, snippet)
       where c.id = a.id`,
   ];
@@ -276,11 +288,14 @@ export async function writePlan(
     participantRows.length ? insertParticipants(sql, participantRows) : none,
     insertMessages(sql, rows, conversations),
   ]);
-  const insertedIds = new Map(insertedRows.map((r) => [r.idx, r.id]));
-  const inserted = new Set(insertedIds.keys());
+  const inserted = new Set(insertedRows.map((r) => r.idx));
 
   // Round trip 3: counters, locked last.
-  const activity = activityOf(rows, insertedIds, conversations);
+  const activity = activityOf(
+    rows,
+    new Map(insertedRows.map((r) => [r.idx, { id: r.id, createdAt: r.created_at }])),
+    conversations,
+  );
   if (activity.length) await Promise.all(updateCounters(sql, activity));
   return { inserted, learned };
 }

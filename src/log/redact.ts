@@ -162,26 +162,36 @@ export function maskAddress(address: string): string {
   if (at > 0) return `${address.slice(0, 1)}***${address.slice(at)}`;
   // Short codes and sender ids are public, not personal.
   if (address.startsWith("sc:") || address.startsWith("id:")) return address;
-  const digits = address.replace(/\D/g, "");
+  // Any script's digits (full-width, Arabic-Indic, …), not only ASCII.
+  const digits = [...address.replace(NOT_DIGIT, "")];
   if (digits.length <= 4) return "*".repeat(address.length);
-  const head = address.startsWith("+") ? `+${digits.slice(0, 1)}` : "";
-  const tail = digits.slice(-4);
-  return head + "*".repeat(digits.length - tail.length - (head ? 1 : 0)) + tail;
+  const head = /^[+\uff0b]/.test(address) ? `+${digits[0]}` : "";
+  const tail = digits.slice(-4).join("");
+  return head + "*".repeat(digits.length - 4 - (head ? 1 : 0)) + tail;
 }
 
-// Email-like: local@domain.tld (Unicode letters allowed).
-const EMAIL = /[\p{L}\p{N}.!#$%&'*+\/=?^_`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
-// Phone-like: an optional +, then digits with spaces, dots, hyphens or
-// parentheses between them; not inside a word or an id, not the fraction of a
-// time (10:00:00.123456), and not a short code (sc:…).
-const PHONE = /(?<![\p{L}\p{N}_+])(?<!\d[:.])(?<!sc:)\+?[(\d][\d ().-]*\d(?![\p{L}\p{N}_])/gu;
+const NOT_DIGIT = /\P{Nd}/gu;
+// Email-like: any run holding an `@`, well-formed or not (`jane.doe@@example.com`,
+// `jane@example..com`, `jane@localhost`): the text around a malformed address is an
+// error message quoting it, and that is where it must not leak.
+// A lone `@` (as in "more than one '@'") is not an address.
+const EMAIL =
+  /[^\s'"`<>()[\]{},;@]+@[^\s'"`<>()[\]{},;]*|@[^\s'"`<>()[\]{},;@][^\s'"`<>()[\]{},;]*/gu;
+// Phone-like: an optional + (or full-width ＋), then digits of any script (ASCII,
+// full-width, Arabic-Indic, …) with spaces, dots, hyphens or parentheses (ASCII or
+// full-width) between them; not inside a word or an id, not the fraction of a time
+// (10:00:00.123456), and not a short code (sc:…).
+const PHONE =
+  /(?<![\p{L}\p{N}_+\uff0b])(?<!\p{Nd}[:.])(?<!sc:)[+\uff0b]?[(\uff08\p{Nd}][\p{Nd} ().\-\u3000\uff08\uff09\uff0d\uff0e]*\p{Nd}(?![\p{L}\p{N}_])/gu;
 const DATE = /^\d{4}-\d{2}-\d{2}/;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
  * Masks what looks like an email address or a phone number in free text
  * (an error message), with `maskAddress`: `j***@example.com`,
- * `+1******0123`. A phone number is a run of 7 or more digits, optionally
+ * `+1******0123`. An email address is any run holding an `@`, malformed ones
+ * included (`jane.doe@@example.com` → `j***@example.com`). A phone number is a
+ * run of 7 or more digits of any script (full-width, Arabic-Indic), optionally
  * after `+`, with spaces, dots, hyphens or parentheses between them; dates
  * (`2026-11-21`) and IPv4 addresses are left alone, as are short codes
  * (`sc:12345`) and runs of fewer than 7 digits. It errs on the side of
@@ -203,7 +213,7 @@ export function maskText(text: string): string {
   return text
     .replace(EMAIL, (email) => maskAddress(email))
     .replace(PHONE, (run) => {
-      const digits = run.replace(/\D/g, "").length;
+      const digits = run.replace(NOT_DIGIT, "").length;
       // More than 15 digits is not one number, but may be two side by side.
       if (digits < 7 || DATE.test(run) || IPV4.test(run)) return run;
       return maskAddress(run);

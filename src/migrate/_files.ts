@@ -15,6 +15,8 @@ import f10 from "../../migrations/0006_views.down.sql" with { type: "bytes" };
 import f11 from "../../migrations/0006_views.up.sql" with { type: "bytes" };
 import f12 from "../../migrations/20261203075645_overview_index.down.sql" with { type: "bytes" };
 import f13 from "../../migrations/20261203075645_overview_index.up.sql" with { type: "bytes" };
+import f14 from "../../migrations/20261203090000_activity_at.down.sql" with { type: "bytes" };
+import f15 from "../../migrations/20261203090000_activity_at.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -32,4 +34,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "0006_views.up.sql", bytes: f11 },
   { name: "20261203075645_overview_index.down.sql", bytes: f12 },
   { name: "20261203075645_overview_index.up.sql", bytes: f13 },
+  { name: "20261203090000_activity_at.down.sql", bytes: f14 },
+  { name: "20261203090000_activity_at.up.sql", bytes: f15 },
 ];

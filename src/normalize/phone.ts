@@ -59,6 +59,14 @@ const CACHE_SIZE = 10_000;
 const cache = new LruCache<string, NormalizedPhone | string>(CACHE_SIZE);
 
 const URI_SCHEME = /^(?:tel|sms):(?:\/\/)?/i;
+/** `whatsapp:+1…`, `messenger:123`: a URI-scheme-like prefix (`tel:`, `sms:`, `sc:`, `id:` are ours). */
+const SCHEME_PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+const PHONE_SCHEMES = new Set(["tel", "sms", "sc", "id"]);
+const KNOWN_CHANNELS = new Set(["whatsapp", "messenger", "rcs", "apple", "line", "viber"]);
+// Digits libphonenumber reads besides ASCII: full-width, Arabic-Indic, Eastern Arabic-Indic.
+// Each block starts at a code point ending in 0, so `& 0xf` is the digit.
+const OTHER_DIGITS = /[\uff10-\uff19\u0660-\u0669\u06f0-\u06f9]/g;
+const NOT_PLAIN_ASCII = /[^\x20-\x7e\t\n\r]/;
 const URI_PARAMS = /[;?].*$/s;
 const SHORT_CODE_PREFIX = /^sc:/i;
 const SENDER_ID_PREFIX = /^id:/i;
@@ -144,8 +152,49 @@ function stableE164(parsed: PhoneNumber | undefined, source: ParseSource): strin
     : undefined;
 }
 
+/**
+ * Why an address is not a phone spelling at all, or `undefined` when it may be one: the one
+ * decision, shared by {@link normalizePhone} and every event schema that takes a phone
+ * number, that an address prefixed with another channel (`whatsapp:+1…`, `messenger:…`)
+ * is not an SMS/MMS address. `tel:`, `sms:` (RFC 3966 / 5724 URIs) and the normalized
+ * `sc:` / `id:` forms are phone spellings.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { notPhoneSpelling } from "./phone.ts";
+ * assert.equal(notPhoneSpelling("tel:+14152753122"), undefined);
+ * assert.equal(notPhoneSpelling("\uff0b\uff11\uff14\uff11\uff15"), undefined);
+ * assert.equal(
+ *   notPhoneSpelling("whatsapp:+14155550101"),
+ *   "channel 'whatsapp' is not supported (sms and mms only)",
+ * );
+ * ```
+ */
+export function notPhoneSpelling(address: string): string | undefined {
+  const prefix = SCHEME_PREFIX.exec(address.trim());
+  if (!prefix) return undefined;
+  const name = prefix[1].toLowerCase();
+  if (PHONE_SCHEMES.has(name)) return undefined;
+  return KNOWN_CHANNELS.has(name)
+    ? `channel '${name}' is not supported (sms and mms only)`
+    : "a channel-prefixed address is not supported (sms and mms only)";
+}
+
+/** Full-width forms to ASCII (NFKC), and the other digit blocks libphonenumber reads. */
+function foldDigits(text: string): string {
+  return text.normalize("NFKC").replace(
+    OTHER_DIGITS,
+    (d) => String.fromCharCode(48 + (d.charCodeAt(0) & 0xf)),
+  );
+}
+
 function classify(input: string, region: CountryCode): NormalizedPhone | string {
-  let text = input.trim();
+  // Only text that was refused before can change here: every accepted spelling is ASCII
+  // or whitespace and Unicode dashes, which NFKC leaves as formatting.
+  let text = (NOT_PLAIN_ASCII.test(input) ? foldDigits(input) : input).trim();
+  const otherChannel = notPhoneSpelling(text);
+  if (otherChannel) return otherChannel;
   const scheme = URI_SCHEME.exec(text);
   if (scheme) text = text.slice(scheme[0].length).replace(URI_PARAMS, "").trim();
   if (text === "") return "empty";
@@ -192,8 +241,10 @@ function classify(input: string, region: CountryCode): NormalizedPhone | string 
 /**
  * Normalizes an SMS/MMS address. Classified first:
  *
- * 1. `tel:` / `sms:` prefixes (and URI parameters) are removed; `sc:` and `id:`
- *    (already normalized forms) are kept as they are.
+ * 1. Full-width characters become ASCII (NFKC) and Arabic-Indic digits ASCII digits;
+ *    `tel:` / `sms:` prefixes (and URI parameters) are removed; `sc:` and `id:`
+ *    (already normalized forms) are kept as they are; another channel's prefix
+ *    (`whatsapp:`, see {@link notPhoneSpelling}) is refused.
  * 2. Anything with a letter is an alphanumeric sender id → `id:<UPPERCASE>`
  *    (inner whitespace collapsed, at most 11 characters of A–Z 0–9 space . & _ -).
  * 3. Formatting (whitespace, `()`, `.`, hyphens) is removed. `+…` is an

@@ -119,10 +119,10 @@ export async function seedManyEvents(sql: Sql, lines: readonly string[]): Promis
 /** Counters must equal what they count. */
 export async function assertCountersExact(sql: Sql): Promise<void> {
   const wrong = await sql`
-    select c.id, c.message_count, count(m.id) as actual, c.last_message_at, max(m.sent_at) as last
+    select c.id, c.message_count, count(m.id) as actual, c.last_message_at, max(convo_message_activity_at(m.sent_at, m.received_at, m.created_at)) as last
     from conversations c left join messages m on m.conversation_id = c.id
     group by c.id having c.message_count <> count(m.id)
-      or c.last_message_at is distinct from max(m.sent_at)`;
+      or c.last_message_at is distinct from max(convo_message_activity_at(m.sent_at, m.received_at, m.created_at))`;
   assert.equal(
     wrong.length,
     0,
@@ -139,7 +139,7 @@ export async function countersExact(sql: Sql): Promise<{ wrong: number; messages
       (select count(*)::int from (
         select c.id from conversations c left join messages m on m.conversation_id = c.id
         group by c.id
-        having c.message_count <> count(m.id) or c.last_message_at is distinct from max(m.sent_at)
+        having c.message_count <> count(m.id) or c.last_message_at is distinct from max(convo_message_activity_at(m.sent_at, m.received_at, m.created_at))
       ) w) as wrong,
       (select count(*)::int from messages) as messages`;
   return r;

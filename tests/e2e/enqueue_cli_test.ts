@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { execCli, runCli } from "../_helpers/cli.ts";
+import { derivedKey } from "../_helpers/events.ts";
 import type { TestDatabase } from "../_helpers/db.ts";
 import { smsLine as sms, withMigratedDatabase } from "../_helpers/seed.ts";
 
@@ -56,7 +57,9 @@ Deno.test("convo enqueue mixed.ndjson: 10 stored, 2 duplicates, 3 invalid lines 
     assert.equal(await count(sql), 10);
     const [nul] = await sql`
       select payload->>'body' as body from inbound_events
-      where idempotency_key = 'message.received:SM5f1a0c2b9e8d4f7a6b3c2d1e0f9a0015'`;
+      where idempotency_key = ${
+      derivedKey("message.received", ["+14155550100"], "SM5f1a0c2b9e8d4f7a6b3c2d1e0f9a0015")
+    }`;
     assert.equal(nul.body, "Gate code is 40\uFFFD12, thanks");
 
     const second = await execCli(["enqueue", MIXED_PATH], { env });
@@ -133,8 +136,24 @@ Deno.test("convo enqueue --type twilio.message stores raw webhook payloads", asy
     assert.equal(r.code, 0, r.stderr);
     const rows = await sql`select event_type, idempotency_key from inbound_events order by id`;
     assert.deepEqual(rows.map((x) => [x.event_type, x.idempotency_key]), [
-      ["twilio.message", "twilio.message:SM5f1a0c2b9e8d4f7a6b3c2d1e0f9a0003"],
-      ["twilio.message", "twilio.message:MM5f1a0c2b9e8d4f7a6b3c2d1e0f9a0006"],
+      [
+        "twilio.message",
+        derivedKey(
+          "twilio.message",
+          ["+14155550100"],
+          "SM5f1a0c2b9e8d4f7a6b3c2d1e0f9a0003",
+          "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        ),
+      ],
+      [
+        "twilio.message",
+        derivedKey(
+          "twilio.message",
+          ["+14155550100"],
+          "MM5f1a0c2b9e8d4f7a6b3c2d1e0f9a0006",
+          "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        ),
+      ],
     ]);
   });
 });

@@ -150,6 +150,22 @@ Deno.test("canonicalPayloadSchema rejects zone-less and malformed timestamps", (
   );
 });
 
+Deno.test("canonicalPayloadSchema rejects instants PostgreSQL cannot take as we write them", () => {
+  const range =
+    "outside the supported range: the instant must fall in the years 0001 to 9999 (UTC)";
+  for (
+    const at of ["0000-01-01T00:00:00Z", "9999-12-31T23:30:00-01:00", "0001-01-01T00:30:00+01:00"]
+  ) {
+    assert.equal(reason({ ...sms, sent_at: at }), `payload.sent_at: ${range}`, at);
+    assert.equal(reason({ ...sms, received_at: at }), `payload.received_at: ${range}`, at);
+  }
+  for (
+    const at of ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59+01:00"]
+  ) {
+    canonicalPayloadSchema.parse({ ...sms, sent_at: at });
+  }
+});
+
 Deno.test("canonicalPayloadSchema rejects wrong types and values with the path", () => {
   const cases: Array<[unknown, string]> = [
     [[sms], "payload: expected an object, got array"],

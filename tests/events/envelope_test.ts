@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type LineResult, parseEventLine } from "../../src/events/envelope.ts";
 import { anyValidEvent } from "./_arbitraries.ts";
+import { derivedKey } from "../_helpers/events.ts";
 
 const CAP = 262_144;
 const opts = { maxPayloadBytes: CAP };
@@ -36,7 +37,7 @@ Deno.test("parseEventLine() skips empty and whitespace-only lines as blank", () 
 Deno.test("parseEventLine() accepts an envelope and derives the idempotency key", () => {
   const r = accepted(parseEventLine(envelope(sms), opts));
   assert.equal(r.event.eventType, "message.received");
-  assert.equal(r.event.idempotencyKey, "message.received:SM0001");
+  assert.equal(r.event.idempotencyKey, derivedKey("message.received", ["+14155550100"], "SM0001"));
   assert.deepEqual(r.event.payload, sms);
   assert.equal(r.nulReplaced, 0);
   assert.equal(r.loneSurrogatesReplaced, 0);
@@ -46,20 +47,32 @@ Deno.test("parseEventLine() keeps an explicit idempotency key over the derived o
   const r = accepted(parseEventLine(envelope(sms, { idempotency_key: "import-7:42" }), opts));
   assert.equal(r.event.idempotencyKey, "import-7:42");
   const n = accepted(parseEventLine(envelope(sms, { idempotency_key: null }), opts));
-  assert.equal(n.event.idempotencyKey, "message.received:SM0001");
+  assert.equal(n.event.idempotencyKey, derivedKey("message.received", ["+14155550100"], "SM0001"));
 });
 
 Deno.test("parseEventLine() derives keys from each type's message id", () => {
   const twilio = { From: "+14155550142", To: "+14155550100", Body: "x", NumMedia: "0" };
   const cases: Array<[string, Record<string, unknown>, string]> = [
-    ["message.sent", sms, "message.sent:SM0001"],
-    ["twilio.message", { ...twilio, MessageSid: "SMa", SmsSid: "SMb" }, "twilio.message:SMa"],
-    ["twilio.message", { ...twilio, SmsMessageSid: "SMc", SmsSid: "SMd" }, "twilio.message:SMc"],
-    ["twilio.message", { ...twilio, SmsSid: "SMe" }, "twilio.message:SMe"],
+    ["message.sent", sms, derivedKey("message.sent", ["+14155550142"], "SM0001")],
+    [
+      "twilio.message",
+      { ...twilio, MessageSid: "SMa", SmsSid: "SMb" },
+      derivedKey("twilio.message", ["+14155550100"], "SMa"),
+    ],
+    [
+      "twilio.message",
+      { ...twilio, SmsMessageSid: "SMc", SmsSid: "SMd" },
+      derivedKey("twilio.message", ["+14155550100"], "SMc"),
+    ],
+    [
+      "twilio.message",
+      { ...twilio, SmsSid: "SMe" },
+      derivedKey("twilio.message", ["+14155550100"], "SMe"),
+    ],
     [
       "postmark.inbound",
       { MessageID: "pm-1", FromFull: { Email: "a@example.com" }, To: "b@example.org" },
-      "postmark.inbound:pm-1",
+      derivedKey("postmark.inbound", ["b@example.org"], "pm-1"),
     ],
   ];
   for (const [type, payload, key] of cases) {
@@ -71,7 +84,7 @@ Deno.test("parseEventLine() derives keys from each type's message id", () => {
 Deno.test("parseEventLine() with a type reads the whole line as the payload", () => {
   const r = accepted(parseEventLine(JSON.stringify(sms), { ...opts, type: "message.sent" }));
   assert.equal(r.event.eventType, "message.sent");
-  assert.equal(r.event.idempotencyKey, "message.sent:SM0001");
+  assert.equal(r.event.idempotencyKey, derivedKey("message.sent", ["+14155550142"], "SM0001"));
   // An envelope given with --type is a payload missing every field.
   const reason = rejected(parseEventLine(envelope(sms), { ...opts, type: "message.sent" }));
   assert.match(reason, /^payload\.channel: /);
@@ -137,6 +150,10 @@ Deno.test("parseEventLine() rejects bad envelopes with a reason", () => {
     [envelope(sms, { idempotency_key: "" }), "idempotency_key: must not be empty or blank"],
     [envelope(sms, { idempotency_key: "   " }), "idempotency_key: must not be empty or blank"],
     [envelope(sms, { idempotency_key: 42 }), "idempotency_key: expected a string, got number"],
+    [
+      envelope(sms, { idempotency_key: "convo:v1:message.received:0000000000000000:SM0001" }),
+      "idempotency_key: the prefix 'convo:' is reserved for derived keys",
+    ],
     [
       envelope(sms, { idempotency_key: "k".repeat(201) }),
       "idempotency_key: over the 200-character limit",
@@ -223,7 +240,10 @@ Deno.test("parseEventLine() replaces escaped U+0000 in values and keys, and coun
   const p = r.event.payload;
   assert.equal(p.body, "a\uFFFDb\uFFFDc");
   assert.equal(p.provider_message_id, "SM\uFFFD1");
-  assert.equal(r.event.idempotencyKey, "message.received:SM\uFFFD1");
+  assert.equal(
+    r.event.idempotencyKey,
+    derivedKey("message.received", ["+14155550100"], "SM\uFFFD1"),
+  );
   assert.deepEqual(p["x\uFFFDy"], { deep: [["\uFFFD"]] });
   assert.ok(!("x\u0000y" in p));
   assert.ok(!JSON.stringify(r.event).includes("\\u0000"));
@@ -361,4 +381,38 @@ Deno.test("parseEventLine() never throws, whatever the line", () => {
     ),
     { numRuns: 2000 },
   );
+});
+
+Deno.test("parseEventLine() derives a key at the scope of the message's identity", () => {
+  const key = (type: string, payload: Record<string, unknown>) =>
+    accepted(parseEventLine(JSON.stringify({ event_type: type, payload }), opts)).event
+      .idempotencyKey;
+  // The same provider message id sent to two customers' numbers: two messages, two keys.
+  assert.notEqual(
+    key("message.received", sms),
+    key("message.received", { ...sms, to: "+14155550190" }),
+  );
+  // A replay (same message, another spelling of our number) is the same key.
+  assert.equal(
+    key("message.received", sms),
+    key("message.received", { ...sms, to: "tel:+1-415-555-0100", body: "edited" }),
+  );
+  // Outbound: our side is the sender.
+  assert.notEqual(key("message.sent", sms), key("message.sent", { ...sms, from: "+14155550190" }));
+  assert.equal(key("message.sent", sms), key("message.sent", { ...sms, to: "+14155550190" }));
+  // Twilio: the AccountSid is part of the identity.
+  const twilio = { MessageSid: "SM1", From: "+14155550142", To: "+14155550100" };
+  assert.notEqual(
+    key("twilio.message", { ...twilio, AccountSid: "AC1" }),
+    key("twilio.message", { ...twilio, AccountSid: "AC2" }),
+  );
+  // Postmark: one email delivered to two customers (Bcc) is two deliveries.
+  const mail = { MessageID: "pm-1", From: "jane@example.com", To: "list@example.net" };
+  assert.notEqual(
+    key("postmark.inbound", { ...mail, OriginalRecipient: "support@acme.example" }),
+    key("postmark.inbound", { ...mail, OriginalRecipient: "help@bloom.example" }),
+  );
+  // The event type is part of it, and derived keys never take an explicit key's form.
+  assert.notEqual(key("message.received", sms), key("message.sent", sms));
+  assert.ok(key("message.received", sms)?.startsWith("convo:v1:message.received:"));
 });

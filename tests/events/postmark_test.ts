@@ -30,6 +30,7 @@ Deno.test("postmarkToMessage() maps the inbound fixture: cc, tags, case and atta
     from: "Dana.Lee+Orders@Example.COM",
     to: ["Support+Ticket-1042@example.org"],
     cc: ["Ops@Example.org", "billing@example.org"],
+    deliveredTo: "support+ticket-1042@example.org",
     subject: "Invoice 2024-0419 is wrong",
     body: "Hi,\n\nThe invoice lists 3 boxes, we received 2. Scan attached.\n\nDana",
     html:
@@ -85,6 +86,14 @@ Deno.test("postmarkToMessage() uses OriginalRecipient when no To recipient is le
   );
 });
 
+Deno.test("postmarkToMessage() carries OriginalRecipient as deliveredTo (Bcc, lists, forwarding)", () => {
+  const bcc = postmark({ ...minimal, OriginalRecipient: "Sales@Example.net" });
+  assert.deepEqual(bcc.to, ["support@example.org"]);
+  assert.equal(bcc.deliveredTo, "Sales@Example.net");
+  assert.equal(postmark({ ...minimal, OriginalRecipient: " " }).deliveredTo, undefined);
+  assert.equal(postmark(minimal).deliveredTo, undefined);
+});
+
 Deno.test("postmarkInboundSchema rejects a message without a sender", () => {
   const expected =
     "payload.FromFull.Email: missing: neither FromFull.Email nor From holds an address";
@@ -101,6 +110,10 @@ Deno.test("postmarkToMessage() reads Date, else falls back to receivedAt", () =>
     ["yesterday", receivedAt.toISOString()],
     ["Wed, 1 May 2024 09:12:44", receivedAt.toISOString()], // no zone: ambiguous
     ["Wed, " + " ".repeat(100_000) + "1 May 2024 09:12:44 +0000", receivedAt.toISOString()],
+    // Year 10000 in UTC: the database would refuse it ("time zone displacement out of range").
+    ["Fri, 31 Dec 9999 23:30:00 -0100", receivedAt.toISOString()],
+    ["9999-12-31T23:30:00-01:00", receivedAt.toISOString()],
+    ["Fri, 31 Dec 9999 23:30:00 +0000", "9999-12-31T23:30:00.000Z"], // far, but storable
   ];
   for (const [date, iso] of cases) {
     assert.equal(postmark({ ...minimal, Date: date }).sentAt.toISOString(), iso, String(date));

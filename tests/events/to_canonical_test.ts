@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { derivedKey } from "../_helpers/events.ts";
 import fc from "fast-check";
 import { parseEventLine } from "../../src/events/envelope.ts";
 import { EventPayloadError } from "../../src/events/errors.ts";
@@ -73,7 +74,10 @@ Deno.test("valid payloads: parseEventLine accepts them and toCanonical maps what
       assert.deepEqual(Object.keys(result.event.payload), Object.keys(asJson));
       const fromStored = toCanonical(eventType, result.event.payload, { receivedAt });
       checkInvariants(fromStored);
-      assert.equal(result.event.idempotencyKey, `${eventType}:${fromStored.providerMessageId}`);
+      assert.ok(
+        result.event.idempotencyKey?.startsWith(`convo:v1:${eventType}:`) &&
+          result.event.idempotencyKey.endsWith(`:${fromStored.providerMessageId}`),
+      );
       // The worker may also get the payload before replacement (tests, other producers).
       checkInvariants(toCanonical(eventType, payload, { receivedAt }));
       // --type gives the same event.
@@ -160,25 +164,97 @@ Deno.test("mixed.ndjson: every line has the outcome its README promises", () => 
   const sid = (prefix: string, n: number) =>
     `${prefix}5f1a0c2b9e8d4f7a6b3c2d1e0f9a${String(n).padStart(4, "0")}`;
   const expected: Expected[] = [
-    { line: 1, outcome: "valid", key: `message.received:${sid("SM", 1)}` },
-    { line: 2, outcome: "valid", key: `message.sent:${sid("SM", 2)}` },
-    { line: 3, outcome: "valid", key: `twilio.message:${sid("SM", 3)}` },
+    {
+      line: 1,
+      outcome: "valid",
+      key: derivedKey("message.received", ["+14155550100"], sid("SM", 1)),
+    },
+    { line: 2, outcome: "valid", key: derivedKey("message.sent", ["+14155550100"], sid("SM", 2)) },
+    {
+      line: 3,
+      outcome: "valid",
+      key: derivedKey(
+        "twilio.message",
+        ["+14155550100"],
+        sid("SM", 3),
+        "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+      ),
+    },
     { line: 4, outcome: "valid", key: "outbound-sms-2024-05-01-0004" },
-    { line: 5, outcome: "valid", key: `message.received:${sid("MM", 5)}` },
-    { line: 6, outcome: "valid", key: `twilio.message:${sid("MM", 6)}` },
+    {
+      line: 5,
+      outcome: "valid",
+      key: derivedKey(
+        "message.received",
+        ["+14155550100", "+14155550144", "+14155550145"],
+        sid("MM", 5),
+      ),
+    },
+    {
+      line: 6,
+      outcome: "valid",
+      key: derivedKey(
+        "twilio.message",
+        ["+14155550100"],
+        sid("MM", 6),
+        "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+      ),
+    },
     { line: 7, outcome: "blank" },
-    { line: 8, outcome: "valid", key: "postmark.inbound:73e6d360-66eb-11e1-8e72-a8904824019b" },
-    { line: 9, outcome: "valid", key: "message.sent:<20240501171500.1042@mail.example.org>" },
-    { line: 10, outcome: "valid", key: "message.received:<CAF7x3Q+ab2Zq@mail.example.com>" },
-    { line: 11, outcome: "duplicate", key: `message.received:${sid("SM", 1)}` },
-    { line: 12, outcome: "duplicate", key: `twilio.message:${sid("SM", 3)}` },
+    {
+      line: 8,
+      outcome: "valid",
+      key: derivedKey("postmark.inbound", [
+        "support@example.org",
+        "ops@example.org",
+        "billing@example.org",
+      ], "73e6d360-66eb-11e1-8e72-a8904824019b"),
+    },
+    {
+      line: 9,
+      outcome: "valid",
+      key: derivedKey(
+        "message.sent",
+        ["support@example.org"],
+        "<20240501171500.1042@mail.example.org>",
+      ),
+    },
+    {
+      line: 10,
+      outcome: "valid",
+      key: derivedKey("message.received", [
+        "support@example.org",
+        "ops@example.org",
+        "billing@example.org",
+      ], "<CAF7x3Q+ab2Zq@mail.example.com>"),
+    },
+    {
+      line: 11,
+      outcome: "duplicate",
+      key: derivedKey("message.received", ["+14155550100"], sid("SM", 1)),
+    },
+    {
+      line: 12,
+      outcome: "duplicate",
+      key: derivedKey(
+        "twilio.message",
+        ["+14155550100"],
+        sid("SM", 3),
+        "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+      ),
+    },
     { line: 13, outcome: "invalid", reason: "invalid JSON: Unexpected end of JSON input" },
     {
       line: 14,
       outcome: "invalid",
       reason: "payload.to: expected a string or an array of strings",
     },
-    { line: 15, outcome: "valid", key: `message.received:${sid("SM", 15)}`, nulReplaced: 1 },
+    {
+      line: 15,
+      outcome: "valid",
+      key: derivedKey("message.received", ["+14155550100"], sid("SM", 15)),
+      nulReplaced: 1,
+    },
     {
       line: 16,
       outcome: "invalid",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { maskAddress, redactSecrets, redactUrl } from "../../src/log/redact.ts";
+import { maskAddress, maskText, redactSecrets, redactUrl } from "../../src/log/redact.ts";
 
 Deno.test("redactUrl() hides the password of well-formed and malformed URLs", () => {
   const cases: [string, string][] = [
@@ -91,4 +91,62 @@ Deno.test("maskAddress() keeps enough to tell addresses apart, not to read them"
   assert.equal(maskAddress("sc:12345"), "sc:12345");
   assert.equal(maskAddress("id:ACME"), "id:ACME");
   assert.equal(maskAddress("123"), "***");
+});
+
+Deno.test("maskText() masks malformed addresses and phones in any digits", () => {
+  const cases: [string, string][] = [
+    [
+      "Cannot parse email address: current value is 'jane.doe@@example.com' (more than one '@')",
+      "Cannot parse email address: current value is 'j***@example.com' (more than one '@')",
+    ],
+    [
+      "Cannot parse email address: current value is 'jane@example..com' (empty label in domain)",
+      "Cannot parse email address: current value is 'j***@example..com' (empty label in domain)",
+    ],
+    ["no endpoint for jane@localhost", "no endpoint for j***@localhost"],
+    [
+      "current value is '＋１ （４１５） ５５５－０１２３' (x)",
+      "current value is '+１******０１２３' (x)",
+    ],
+    ["current value is '+١٤١٥٥٥٥٠١٢٣' (x)", "current value is '+١******٠١٢٣' (x)"],
+    [
+      "attempt 3 of 5 at 2026-11-21 10:00:00.123456",
+      "attempt 3 of 5 at 2026-11-21 10:00:00.123456",
+    ],
+  ];
+  for (const [input, out] of cases) assert.equal(maskText(input), out);
+});
+
+const FULL_WIDTH = (s: string) =>
+  s.replace(/[0-9+()-]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0));
+const ARABIC_INDIC = (s: string) =>
+  s.replace(/[0-9]/g, (c) => String.fromCharCode(0x660 + Number(c)));
+
+Deno.test("maskText() never leaves an address-like value in an error text (property)", () => {
+  const local = fc.stringMatching(/^[A-Za-z0-9._+-]{1,12}$/);
+  const domain = fc.stringMatching(/^[a-z0-9-]{0,8}(\.{1,2}[a-z0-9-]{0,6}){0,3}$/);
+  const email = fc.tuple(local, fc.constantFrom("@", "@@", "@ @"), domain).map(([l, at, d]) =>
+    l + at + d
+  ).filter((v) => !/\s/.test(v));
+  const phone = fc.tuple(
+    fc.constantFrom("", "+", "00"),
+    fc.stringMatching(/^[0-9]{7,15}$/),
+    fc.constantFrom((s: string) => s, FULL_WIDTH, ARABIC_INDIC),
+  ).map(([p, d, script]) => script(p + d.replace(/^(\d{3})(\d{3})/, "($1) $2-")));
+  fc.assert(
+    fc.property(fc.oneof(email, phone), (value) => {
+      for (
+        const text of [
+          `Cannot parse email address: current value is '${value}' (more than one '@')`,
+          `Cannot parse phone number: current value is '${value}' (too long)`,
+          `no endpoint mapping for the recipient (${value}) on channel sms`,
+          `${value}: bad`,
+        ]
+      ) {
+        const masked = maskText(text);
+        assert.ok(!masked.includes(value), `${masked} holds ${value}`);
+      }
+    }),
+    { numRuns: 2000 },
+  );
 });

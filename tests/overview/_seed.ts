@@ -163,7 +163,8 @@ export async function groundTruth(sql: Sql): Promise<TruthRow[]> {
       (select count(distinct contact_id) from conversation_participants p
         where p.conversation_id = c.id) as participant_count,
       (select count(*) from messages m where m.conversation_id = c.id) as message_count,
-      (select max(sent_at) from messages m where m.conversation_id = c.id) as last_message_at
+      (select max(convo_message_activity_at(sent_at, received_at, created_at)) from messages m
+        where m.conversation_id = c.id) as last_message_at
     from conversations c join customers cu on cu.id = c.customer_id
     order by 7 desc nulls last, c.id desc`;
   return [...rows];

@@ -2,6 +2,7 @@
  * `enqueue()` against a real PostgreSQL: what is stored, what is counted, what is
  * reported, line by line.
  */
+import { derivedKey } from "../_helpers/events.ts";
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -100,16 +101,60 @@ Deno.test("enqueue() stores mixed.ndjson as its README says, and a second run on
     const sm = (n: string) => `SM5f1a0c2b9e8d4f7a6b3c2d1e0f9a${n}`;
     const mm = (n: string) => `MM5f1a0c2b9e8d4f7a6b3c2d1e0f9a${n}`;
     assert.deepEqual(stored.map((r) => [r.event_type, r.idempotency_key]), [
-      ["message.received", `message.received:${sm("0001")}`],
-      ["message.sent", `message.sent:${sm("0002")}`],
-      ["twilio.message", `twilio.message:${sm("0003")}`],
+      ["message.received", derivedKey("message.received", ["+14155550100"], sm("0001"))],
+      ["message.sent", derivedKey("message.sent", ["+14155550100"], sm("0002"))],
+      [
+        "twilio.message",
+        derivedKey(
+          "twilio.message",
+          ["+14155550100"],
+          sm("0003"),
+          "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        ),
+      ],
       ["message.sent", "outbound-sms-2024-05-01-0004"],
-      ["message.received", `message.received:${mm("0005")}`],
-      ["twilio.message", `twilio.message:${mm("0006")}`],
-      ["postmark.inbound", "postmark.inbound:73e6d360-66eb-11e1-8e72-a8904824019b"],
-      ["message.sent", "message.sent:<20240501171500.1042@mail.example.org>"],
-      ["message.received", "message.received:<CAF7x3Q+ab2Zq@mail.example.com>"],
-      ["message.received", `message.received:${sm("0015")}`],
+      [
+        "message.received",
+        derivedKey(
+          "message.received",
+          ["+14155550100", "+14155550144", "+14155550145"],
+          mm("0005"),
+        ),
+      ],
+      [
+        "twilio.message",
+        derivedKey(
+          "twilio.message",
+          ["+14155550100"],
+          mm("0006"),
+          "AC0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+        ),
+      ],
+      [
+        "postmark.inbound",
+        derivedKey("postmark.inbound", [
+          "support@example.org",
+          "ops@example.org",
+          "billing@example.org",
+        ], "73e6d360-66eb-11e1-8e72-a8904824019b"),
+      ],
+      [
+        "message.sent",
+        derivedKey(
+          "message.sent",
+          ["support@example.org"],
+          "<20240501171500.1042@mail.example.org>",
+        ),
+      ],
+      [
+        "message.received",
+        derivedKey("message.received", [
+          "support@example.org",
+          "ops@example.org",
+          "billing@example.org",
+        ], "<CAF7x3Q+ab2Zq@mail.example.com>"),
+      ],
+      ["message.received", derivedKey("message.received", ["+14155550100"], sm("0015"))],
     ]);
     assert.ok(stored.every((r) => r.status === "pending"));
 
@@ -120,7 +165,7 @@ Deno.test("enqueue() stores mixed.ndjson as its README says, and a second run on
     assert.deepEqual(stored.map((r) => r.payload), expected);
     const [nul] = await sql<{ body: string }[]>`
       select payload->>'body' as body from inbound_events
-      where idempotency_key = ${`message.received:${sm("0015")}`}`;
+      where idempotency_key = ${derivedKey("message.received", ["+14155550100"], sm("0015"))}`;
     assert.equal(nul.body, "Gate code is 40\uFFFD12, thanks");
 
     const second = await run(sql, [source("mixed.ndjson", text)]);
@@ -263,8 +308,14 @@ Deno.test("enqueue() with a type takes raw payloads (Twilio webhook parameters)"
     assert.equal(invalid[0].lineNo, 3);
     const stored = await rows(sql);
     assert.deepEqual(stored.map((r) => [r.event_type, r.idempotency_key]), [
-      ["twilio.message", `twilio.message:${smsPayload.MessageSid}`],
-      ["twilio.message", `twilio.message:${mmsPayload.MessageSid}`],
+      [
+        "twilio.message",
+        derivedKey("twilio.message", [smsPayload.To], smsPayload.MessageSid, smsPayload.AccountSid),
+      ],
+      [
+        "twilio.message",
+        derivedKey("twilio.message", [mmsPayload.To], mmsPayload.MessageSid, mmsPayload.AccountSid),
+      ],
     ]);
     assert.deepEqual(stored[1].payload, mmsPayload);
   });
@@ -304,8 +355,8 @@ Deno.test("enqueue() counts duplicates inside a batch, across batches and agains
       assert.deepEqual(
         stored.map((r) => [r.idempotency_key, r.payload.body]),
         [
-          ["message.received:SM-1", "first"],
-          ["message.received:SM-3", "third"],
+          [derivedKey("message.received", ["+14155550100"], "SM-1"), "first"],
+          [derivedKey("message.received", ["+14155550100"], "SM-3"), "third"],
           ["my-key", "message SM-2"],
         ],
         `batchSize ${batchSize}`,
@@ -397,7 +448,7 @@ Deno.test("enqueue() reports a line the database refuses and stores the rest of 
         // The line's own text was stored: 1e400 kept as a number, not turned into null.
         const [big] = await sql`
           select payload->>'big' as big from inbound_events
-          where idempotency_key = 'message.received:SM-4'`;
+          where idempotency_key = ${derivedKey("message.received", ["+14155550100"], "SM-4")}`;
         assert.equal(big.big, "1" + "0".repeat(400));
       }
     }

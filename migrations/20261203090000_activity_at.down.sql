@@ -1,0 +1,1 @@
+drop function convo_message_activity_at(timestamptz, timestamptz, timestamptz);

@@ -103,17 +103,24 @@ export async function startWork(
       });
       try {
         return await runWorker<PreparedBatch>({
-          claim: async (limit) => {
-            const { keep, dead } = overClaimed(
-              await claimEvents(sql, limit, visibilityMs),
-              maxAttempts,
-            );
-            if (dead.length === 0) return keep;
-            await recordOutcomes(sql, dead);
-            for (const e of dead) {
-              log.warn("event dead-lettered", { event_id: e.id, attempts: e.attempts });
+          claim: async (limit, _loop, { suspects }) => {
+            while (true) {
+              const { keep, dead } = overClaimed(
+                await claimEvents(sql, limit, visibilityMs, { suspects }),
+                maxAttempts,
+              );
+              if (dead.length === 0) return keep;
+              await recordOutcomes(sql, dead);
+              for (const e of dead) {
+                log.warn("event dead-lettered", {
+                  event_id: e.id,
+                  attempts: e.attempts,
+                  error: e.status === "done" ? undefined : e.error,
+                });
+              }
+              // An empty batch would read as a drained queue: claim again.
+              if (keep.length > 0) return keep;
             }
-            return keep;
           },
           prepare: (batch) => prepareBatch(batch, ingest),
           process: async (batch, _loop, prepared) => {

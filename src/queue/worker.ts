@@ -12,8 +12,12 @@ import type { BatchResult, ClaimedEvent } from "./types.ts";
 
 /** What the loop is handed; `P` is what `prepare` makes of a batch. */
 export interface WorkerDeps<P = unknown> {
-  /** Claims up to `limit` events (for loop number `loop`). */
-  claim(limit: number, loop: number): Promise<ClaimedEvent[]>;
+  /**
+   * Claims up to `limit` events (for loop number `loop`). With
+   * `suspects: false` it must not take a suspect (an event whose previous
+   * claim expired: see `claim.ts`); a suspect it may take comes alone.
+   */
+  claim(limit: number, loop: number, options: { suspects: boolean }): Promise<ClaimedEvent[]>;
   /**
    * Prepares a batch (parsing, routing: no writes) so that it can run while
    * the previous batch's transaction is in the database. Optional.
@@ -158,6 +162,10 @@ export async function runWorker<P = unknown>(
   if (signal.aborted) stop("signal");
   signal.addEventListener("abort", onAbort, { once: true });
   let idleLoops = 0;
+  // At most one suspect in hand in this process, and nothing claimed ahead
+  // beside it: if it kills the process, only it (and the batches of other
+  // loops) lose their claims, and those are then suspects tried alone.
+  let suspectHeld = false;
 
   /** How many events the next claim may take, reserving them from the budget. */
   function reserve(): number {
@@ -178,15 +186,23 @@ export async function runWorker<P = unknown>(
     error?: unknown;
   }
 
-  async function claimAndPrepare(limit: number, n: number, ahead: { batch?: ClaimedEvent[] }) {
+  async function claimAndPrepare(
+    limit: number,
+    n: number,
+    ahead: { batch?: ClaimedEvent[] } | undefined,
+  ) {
     const got: Claimed = { batch: [] };
+    // A loop claiming ahead holds a batch already: no suspect beside it.
+    const suspects = ahead === undefined && !suspectHeld;
+    if (suspects) suspectHeld = true;
     try {
-      got.batch = await deps.claim(limit, n);
+      got.batch = await deps.claim(limit, n, { suspects });
     } catch (err) {
       got.error = err;
     }
+    if (suspects && !got.batch.some((e) => e.expired)) suspectHeld = false;
     budgetUsed -= limit - got.batch.length;
-    ahead.batch = got.batch;
+    if (ahead) ahead.batch = got.batch;
     if (got.batch.length > 0 && deps.prepare) {
       try {
         got.prepared = await deps.prepare(got.batch, n);
@@ -209,6 +225,9 @@ export async function runWorker<P = unknown>(
           got = await ahead;
           ahead = undefined;
           aheadRef.batch = undefined;
+          // Nothing claimed ahead (the queue was empty then, or a suspect is at
+          // its head): claim afresh rather than conclude the queue is drained.
+          if (got.batch.length === 0 && got.error === undefined) continue;
         } else {
           if (timeUp()) {
             stop("max-seconds");
@@ -219,7 +238,7 @@ export async function runWorker<P = unknown>(
             stop("max-events");
             break;
           }
-          got = await claimAndPrepare(limit, n, {});
+          got = await claimAndPrepare(limit, n, undefined);
         }
         if (got.error !== undefined) {
           stats.errors++;
@@ -245,8 +264,10 @@ export async function runWorker<P = unknown>(
           continue;
         }
         stats.claimed += batch.length;
-        // The next batch is claimed and prepared while this one is written.
-        if (useLookahead && !stopped && !timeUp()) {
+        const suspect = batch.some((e) => e.expired);
+        // The next batch is claimed and prepared while this one is written;
+        // not beside a suspect.
+        if (useLookahead && !suspect && !stopped && !timeUp()) {
           const limit = reserve();
           if (limit > 0) ahead = claimAndPrepare(limit, n, aheadRef);
         }
@@ -286,6 +307,7 @@ export async function runWorker<P = unknown>(
           await sleep(options.errorBackoffMs ?? 1000, idle.signal);
         } finally {
           clearInterval(beat);
+          if (suspect) suspectHeld = false;
         }
       }
     } finally {

@@ -63,8 +63,13 @@ Deno.test("an expired claim is claimable again, and the old claim can no longer 
     assert.equal((await claimEvents(sql, 2, 1000)).length, 0, "held while the claim lasts");
     // The worker holding it died: a second later the claim has expired.
     await sql`update inbound_events set locked_until = now() - interval '1 ms', available_at = now() - interval '1 ms'`;
-    const second = await claimEvents(sql, 2, 60_000);
-    assert.deepEqual(second.map((e) => [e.id, e.attempts]), [[1n, 2], [2n, 2]]);
+    // Suspects now (their claim expired): claimed one at a time.
+    const second = [...await claimEvents(sql, 2, 60_000), ...await claimEvents(sql, 2, 60_000)];
+    assert.deepEqual(second.map((e) => [e.id, e.attempts, e.expired]), [[1n, 2, true], [
+      2n,
+      2,
+      true,
+    ]]);
     // The first claim wakes up and tries to finish: nothing changes.
     const stale = await recordOutcomes(
       sql,
@@ -78,6 +83,31 @@ Deno.test("an expired claim is claimable again, and the old claim can no longer 
     );
     assert.equal(fresh, 2);
     assert.deepEqual((await state(sql)).map((r) => r.status), ["done", "done"]);
+  });
+});
+
+Deno.test("claimEvents() claims a suspect (its claim expired) alone, and none when told not to", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await addEvents(sql, 3);
+    await claimEvents(sql, 2, 60_000); // 1 and 2: their worker dies
+    await sql`update inbound_events set locked_until = now() - interval '1 hour',
+      available_at = now() - interval '1 hour' where id <= 2`;
+    await addEvents(sql, 2); // 4 and 5
+    assert.deepEqual(
+      await claimEvents(sql, 10, 60_000, { suspects: false }),
+      [],
+      "a suspect heads the queue",
+    );
+    const [one, ...none] = await claimEvents(sql, 10, 60_000);
+    assert.deepEqual([one.id, one.attempts, one.expired, none.length], [1n, 2, true, 0]);
+    const [two, ...rest] = await claimEvents(sql, 10, 60_000);
+    assert.deepEqual([two.id, two.expired, rest.length], [2n, true, 0]);
+    const fresh = await claimEvents(sql, 10, 60_000, { suspects: false });
+    assert.deepEqual(fresh.map((e) => [e.id, e.expired]), [[3n, undefined], [4n, undefined], [
+      5n,
+      undefined,
+    ]]);
   });
 });
 

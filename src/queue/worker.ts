@@ -38,6 +38,12 @@ export interface WorkerDeps<P = unknown> {
   onBatch?(stats: Readonly<WorkerStats>): void;
   /** Called when a claim or a batch throws (the database is out of reach). */
   onError?(err: unknown, loop: number): void;
+  /**
+   * Whether an error from a claim or a batch is fatal: trying again cannot
+   * help (the database has no schema). Every loop stops and {@link runWorker}
+   * throws it. Default: none is.
+   */
+  isFatal?(err: unknown): boolean;
   /** Milliseconds now (default `performance.now`). */
   now?: () => number;
   /** Waits `ms` unless aborted (default: a timer). */
@@ -71,6 +77,12 @@ export interface WorkerOptions {
   /** Pause after an error before trying again. */
   errorBackoffMs?: number;
   /**
+   * Consecutive errors (claims or batches that threw, with no claim or batch
+   * succeeding in between) after which the loops stop with `errors`: a cron
+   * drain must end while the database is out of reach. Default: no limit.
+   */
+  maxErrors?: number;
+  /**
    * Claim and prepare the next batch while the current one is written (one
    * batch ahead per loop). Needs `prepare`; default true.
    */
@@ -88,10 +100,15 @@ export interface WorkerStats {
   errors: number;
   /** Claimed ahead, then given back unprocessed at shutdown. */
   released: number;
+  /**
+   * Claimed, but the batch failed without its outcomes recorded (the database
+   * went away): left claimed until the visibility timeout. Absent: 0.
+   */
+  unfinished?: number;
   /** Milliseconds from start to stop. */
   elapsedMs: number;
   /** Why it stopped. */
-  stoppedBy: "drained" | "max-events" | "max-seconds" | "signal";
+  stoppedBy: "drained" | "max-events" | "max-seconds" | "signal" | "errors";
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal) =>
@@ -146,6 +163,7 @@ export async function runWorker<P = unknown>(
     batches: 0,
     errors: 0,
     released: 0,
+    unfinished: 0,
     elapsedMs: 0,
     stoppedBy: "drained",
   };
@@ -162,6 +180,23 @@ export async function runWorker<P = unknown>(
   if (signal.aborted) stop("signal");
   signal.addEventListener("abort", onAbort, { once: true });
   let idleLoops = 0;
+  let consecutiveErrors = 0;
+  let fatal: { error: unknown } | undefined;
+  /** Counts an error; true when the loops must stop (fatal, or the budget is spent). */
+  const failed = (err: unknown, n: number): boolean => {
+    stats.errors++;
+    deps.onError?.(err, n);
+    if (deps.isFatal?.(err)) {
+      fatal ??= { error: err };
+      stop("errors");
+      return true;
+    }
+    if (options.maxErrors !== undefined && ++consecutiveErrors >= options.maxErrors) {
+      stop("errors");
+      return true;
+    }
+    return false;
+  };
   // At most one suspect in hand in this process, and nothing claimed ahead
   // beside it: if it kills the process, only it (and the batches of other
   // loops) lose their claims, and those are then suspects tried alone.
@@ -241,11 +276,11 @@ export async function runWorker<P = unknown>(
           got = await claimAndPrepare(limit, n, undefined);
         }
         if (got.error !== undefined) {
-          stats.errors++;
-          deps.onError?.(got.error, n);
+          if (failed(got.error, n)) break;
           await sleep(options.errorBackoffMs ?? 1000, idle.signal);
           continue;
         }
+        consecutiveErrors = 0;
         const batch = got.batch;
         if (batch.length === 0) {
           if (options.drain) {
@@ -298,13 +333,13 @@ export async function runWorker<P = unknown>(
           stats.dead += r.dead;
           stats.inserted += r.inserted;
           stats.batches++;
+          consecutiveErrors = 0;
           deps.onBatch?.({ ...stats, elapsedMs: now() - started });
         } catch (err) {
           // Outcomes could not be recorded: the claims expire and the events are
           // claimed again after the visibility timeout.
-          stats.errors++;
-          deps.onError?.(err, n);
-          await sleep(options.errorBackoffMs ?? 1000, idle.signal);
+          stats.unfinished = (stats.unfinished ?? 0) + batch.length;
+          if (!failed(err, n)) await sleep(options.errorBackoffMs ?? 1000, idle.signal);
         } finally {
           clearInterval(beat);
           if (suspect) suspectHeld = false;
@@ -330,5 +365,6 @@ export async function runWorker<P = unknown>(
   }
   stats.elapsedMs = now() - started;
   stats.stoppedBy = stopped ?? "drained";
+  if (fatal) throw fatal.error;
   return stats;
 }

@@ -193,3 +193,17 @@ Deno.test("convo work: bad flags are one line and exit 2", async () => {
     assert.match(r.stderr, pattern);
   }
 });
+
+Deno.test("convo work on a database without the schema: one line, exit 1 at once (drain and long-running)", async () => {
+  await withTestDatabase(async ({ url }) => {
+    for (const args of [["work", "--drain"], ["work", "--poll-interval", "100ms"]]) {
+      const r = await runCli(args, { env: { DATABASE_URL: url } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: the database has no convo schema \(or an older one\); run convo migrate up$/m,
+      );
+      assert.doesNotMatch(r.stderr, /retrying/);
+    }
+  });
+});

@@ -325,3 +325,39 @@ Deno.test("runWorker() survives a failing prepare: the batch is processed withou
   assert.deepEqual(seen, [undefined, undefined]);
   assert.equal(errors.length, 2);
 });
+
+Deno.test("runWorker() with maxErrors stops after that many consecutive errors", async () => {
+  let calls = 0;
+  const stats = await runWorker(
+    deps({
+      claim: () => {
+        calls++;
+        // One success between errors resets the count.
+        if (calls === 3) return Promise.resolve([event(1)]);
+        return Promise.reject(Object.assign(new Error("down"), { code: "ECONNREFUSED" }));
+      },
+    }),
+    { ...base, lookahead: false, maxErrors: 3 },
+    new AbortController().signal,
+  );
+  assert.equal(stats.stoppedBy, "errors");
+  assert.equal(stats.errors, 5, "2 errors, a batch, then 3 errors");
+  assert.equal(stats.done, 1);
+});
+
+Deno.test("runWorker() stops every loop and throws a fatal error", async () => {
+  const fatal = Object.assign(new Error("relation does not exist"), { code: "42P01" });
+  let calls = 0;
+  await assert.rejects(
+    runWorker(
+      deps({
+        claim: () => (calls++, Promise.reject(fatal)),
+        isFatal: (err) => err === fatal,
+      }),
+      { ...base, drain: false, concurrency: 3 },
+      new AbortController().signal,
+    ),
+    (err) => err === fatal,
+  );
+  assert.ok(calls <= 3, `claimed ${calls} times: no retry after a fatal error`);
+});

@@ -153,8 +153,7 @@ export async function startWork(
                 maxAttempts,
               );
               if (dead.length === 0) return keep;
-              await recordOutcomes(sql, dead);
-              for (const e of dead) {
+              for (const e of await recordOutcomes(sql, dead)) {
                 log.warn("event dead-lettered", {
                   event_id: e.id,
                   attempts: e.attempts,

@@ -59,6 +59,11 @@ export type Outcome =
     readonly error: string;
     /** Delay before the event is claimable again. */
     readonly delayMs: number;
+    /**
+     * The attempt is not counted (`attempts - 1`): the database, not the
+     * event, failed (a lost connection), so an outage uses up no attempts.
+     */
+    readonly refund?: boolean;
   };
 
 /** Counts of what happened to a batch's events. */

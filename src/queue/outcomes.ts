@@ -8,7 +8,8 @@ import { claimArrays } from "./_claim_arrays.ts";
 import type { Outcome } from "./types.ts";
 
 /**
- * Records outcomes: `done` (processed_at set), `dead` (last_error set), or back
+ * Records outcomes: `done` (processed_at set), `dead` (last_error and
+ * processed_at set: when it died), or back
  * to `pending` after a delay (a `refund` one with its attempt not counted).
  * Only rows still held by the given claims change (`attempts` and `processing`
  * match): a claim that expired and was taken by another worker changes
@@ -34,7 +35,7 @@ export async function recordOutcomes(
     update inbound_events e
     set status = x.status,
         attempts = e.attempts - x.refund,
-        processed_at = case when x.status = 'done' then now() else e.processed_at end,
+        processed_at = case when x.status in ('done', 'dead') then now() else e.processed_at end,
         last_error = case when x.status = 'done' then null else x.error end,
         locked_until = null,
         available_at = case when x.status = 'pending'

@@ -6,6 +6,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { formatDuration } from "../duration.ts";
 import { ConvoError, UsageError } from "../errors.ts";
+import v8 from "node:v8";
+import { batchBytesBudget } from "../ingest/memory.ts";
 import { DEFAULT_DRAIN_MAX_ERRORS, startWork } from "../ingest/work.ts";
 import type { WorkerStats } from "../queue/worker.ts";
 import { parseDurationOption, parseIntOption } from "./_options.ts";
@@ -30,6 +32,10 @@ export function workCommand(ctx: Context): Command {
     )
     .option("--drain", "exit when nothing is claimable (for cron)")
     .option("--batch-size <n>", "events per claim and transaction", "500")
+    .option(
+      "--batch-bytes <n>",
+      "payload bytes per claim (default: what fits the heap, at most 16 MiB)",
+    )
     .option("--concurrency <n>", "parallel batch loops, each on its own connection", "1")
     .option("--max-events <n>", "stop claiming after this many events")
     .option("--max-seconds <duration>", "stop claiming after this long (seconds, or 30s, 5m, …)")
@@ -74,6 +80,14 @@ export function workCommand(ctx: Context): Command {
       const maxAttempts = parseIntOption("--max-attempts", opts.maxAttempts, { min: 1, max: 1000 });
       const retryDelayMs = parseDurationOption("--retry-delay", opts.retryDelay);
       const pollMs = parseDurationOption("--poll-interval", opts.pollInterval);
+      const batchBytes = batchBytesBudget({
+        heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
+        concurrency,
+        maxPayloadBytes: ctx.config().maxPayloadBytes,
+        requested: opts.batchBytes === undefined
+          ? undefined
+          : parseIntOption("--batch-bytes", opts.batchBytes, { min: 1024 }),
+      });
       const maxErrors = opts.maxErrors === undefined
         ? undefined
         : parseIntOption("--max-errors", opts.maxErrors, { min: 1 });
@@ -89,6 +103,7 @@ export function workCommand(ctx: Context): Command {
         pollMs,
         metricsFile: opts.metricsFile,
         maxErrors,
+        batchBytes,
       }, ctx.shutdownSignal());
       ctx.io.stdout(summary(stats) + "\n");
       if (stats.stoppedBy === "errors") {

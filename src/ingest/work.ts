@@ -47,6 +47,8 @@ export interface WorkOptions {
   pollMs: number;
   /** Where to write Prometheus text metrics (node_exporter textfile). */
   metricsFile?: string;
+  /** Payload bytes a claim may take (see `memory.ts`); default no limit. */
+  batchBytes?: number;
   /**
    * Consecutive database errors after which the worker stops (`stoppedBy:
    * "errors"`); default {@link DEFAULT_DRAIN_MAX_ERRORS} with `drain`, else
@@ -141,6 +143,7 @@ export async function startWork(
       log.info("worker started", {
         mode: drain ? "drain" : "long-running",
         batch_size: batchSize,
+        batch_bytes: options.batchBytes,
         concurrency,
         database: db.label,
       });
@@ -149,7 +152,10 @@ export async function startWork(
           claim: async (limit, _loop, { suspects }) => {
             while (true) {
               const { keep, dead } = overClaimed(
-                await claimEvents(sql, limit, visibilityMs, { suspects }),
+                await claimEvents(sql, limit, visibilityMs, {
+                  suspects,
+                  maxBytes: options.batchBytes,
+                }),
                 maxAttempts,
               );
               if (dead.length === 0) return keep;

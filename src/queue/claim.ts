@@ -15,6 +15,12 @@ export interface ClaimOptions {
    * flight beside other events.
    */
   suspects?: boolean;
+  /**
+   * Payload bytes (of the JSON text) the claim may take: it stops adding
+   * events once their running total reaches this; the first event is always
+   * taken. Default: no limit.
+   */
+  maxBytes?: number;
 }
 
 /**
@@ -41,6 +47,8 @@ export async function claimEvents(
   options: ClaimOptions = {},
 ): Promise<ClaimedEvent[]> {
   const suspects = options.suspects ?? true;
+  // bigint: a sum of octet lengths; the largest int8 means no limit.
+  const maxBytes = String(options.maxBytes ?? "9223372036854775807");
   const rows = await sql<
     {
       id: bigint;
@@ -52,7 +60,8 @@ export async function claimEvents(
     }[]
   >`
     with candidates as (
-      select id, available_at, status = 'processing' as expired
+      select id, available_at, status = 'processing' as expired,
+             octet_length(payload::text) as bytes
       from inbound_events
       where status in ('pending', 'processing') and available_at <= now()
       order by available_at, id
@@ -61,12 +70,14 @@ export async function claimEvents(
     ), ranked as (
       select id, expired,
              row_number() over w as n,
-             count(*) filter (where expired) over w as suspects_so_far
+             count(*) filter (where expired) over w as suspects_so_far,
+             coalesce(sum(bytes) over w, 0) - bytes as bytes_before
       from candidates
       window w as (order by available_at, id rows between unbounded preceding and current row)
     ), next as (
       select id, expired from ranked
-      where suspects_so_far = 0 or (${suspects}::boolean and n = 1)
+      where (suspects_so_far = 0 and (n = 1 or bytes_before < ${maxBytes}::bigint))
+         or (${suspects}::boolean and n = 1)
     )
     update inbound_events e
     set status = 'processing',

@@ -111,6 +111,27 @@ Deno.test("claimEvents() claims a suspect (its claim expired) alone, and none wh
   });
 });
 
+Deno.test("claimEvents() with maxBytes stops once the payloads reach it; the first is always taken", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await sql`
+      insert into inbound_events (event_type, payload)
+      select 'message.received', jsonb_build_object('pad', repeat('x', 990))
+      from generate_series(1, 6)`;
+    const [{ bytes }] =
+      await sql`select octet_length(payload::text) as bytes from inbound_events limit 1`;
+    const first = await claimEvents(sql, 10, 60_000, { maxBytes: 2 * bytes + 1 });
+    assert.deepEqual(
+      first.map((e) => e.id),
+      [1n, 2n, 3n],
+      "stops after the one crossing the budget",
+    );
+    const one = await claimEvents(sql, 10, 60_000, { maxBytes: 10 });
+    assert.deepEqual(one.map((e) => e.id), [4n], "one event over the budget still comes");
+    assert.equal((await claimEvents(sql, 10, 60_000)).length, 2);
+  });
+});
+
 Deno.test("recordOutcomes() sets done, dead with the error, or pending after the delay", async () => {
   await withTestDatabase(async ({ sql }) => {
     await migrate(sql);

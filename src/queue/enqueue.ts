@@ -34,6 +34,9 @@ export interface InvalidLine {
   reason: string;
 }
 
+/** Longest line read (Postmark's inbound limit is 35 MB of mail, base64 included). */
+export const MAX_LINE_BYTES = 48 * 1024 * 1024;
+
 /** Default rows per batch. */
 export const DEFAULT_BATCH_SIZE = 5000;
 /**
@@ -220,6 +223,9 @@ async function run(
   const wrapped = type === undefined;
   const what = wrapped ? "line" : "payload";
   const parseOptions = { type, maxPayloadBytes };
+  // Postmark lines may carry attachment content beyond the cap, dropped before
+  // the cap is counted (envelope.ts): read lines up to what Postmark sends.
+  const maxLineBytes = Math.max(maxPayloadBytes, MAX_LINE_BYTES);
   const { maxInFlight } = settings;
   const report = (source: number, lineNo: number, reason: string) => {
     counts.invalid++;
@@ -292,7 +298,7 @@ async function run(
   const readAll = async () => {
     for (let s = 0; s < sources.length; s++) {
       const stream = sources[s].stream;
-      for await (const lines of readLineBatches(stream, { maxLineBytes: maxPayloadBytes })) {
+      for await (const lines of readLineBatches(stream, { maxLineBytes: maxLineBytes })) {
         for (const line of lines) {
           counts.read++;
           if ("tooLong" in line) {
@@ -324,7 +330,7 @@ async function run(
           // The line's own text goes to the database unless parsing changed something
           // PostgreSQL would read differently: replaced characters, a leading BOM.
           const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 &&
-            text.charCodeAt(0) !== 0xfeff;
+            !result.attachmentContentDropped && text.charCodeAt(0) !== 0xfeff;
           const element = asIs
             ? text
             : wrapped

@@ -148,7 +148,7 @@ Deno.test("recordOutcomes() sets done, dead with the error, or pending after the
       from inbound_events order by id`;
     assert.deepEqual(rows.map((r) => [r.status, r.last_error, r.processed, r.locked_until]), [
       ["done", null, true, null],
-      ["dead", "bad payload", false, null],
+      ["dead", "bad payload", true, null], // processed_at: when it died
       ["pending", "deadlock", false, null],
     ]);
     assert.ok(Math.abs(Number(rows[2].due_in) - 30) <= 1);

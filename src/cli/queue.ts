@@ -506,49 +506,70 @@ export function queueCommand(ctx: Context): Command {
   });
 
   cmd.command("prune")
-    .summary("Delete old done events")
+    .summary("Delete old done (and dead) events")
     .description(
-      "Delete done events processed longer ago than --older-than (a duration with a unit, " +
-        "at least 1m), in batches (each its own transaction; safe to interrupt and to run " +
-        "from cron). --dry-run only counts.",
+      "Delete done events processed longer ago than --older-than, and dead events that died " +
+        "longer ago than --dead-older-than (durations with a unit, at least 1m), in batches " +
+        "(each its own transaction; safe to interrupt and to run from cron). At least one of " +
+        "the two is required; --dry-run only counts.",
     )
-    .requiredOption("--older-than <duration>", "age of done events to delete: 7d, 12h, 30m, …")
+    .option("--older-than <duration>", "age of done events to delete: 7d, 12h, 30m, …")
+    .option("--dead-older-than <duration>", "age of dead events to delete (since they died)")
     .option("--batch-size <n>", "events deleted per statement", "10000")
     .option("--dry-run", "say how many would be deleted; change nothing")
     .action(async (opts) => {
-      const olderThanMs = parseAgeOption("--older-than", opts.olderThan, {
-        min: PRUNE_MIN_MS,
-        minText: "1m",
-      });
+      if (opts.olderThan === undefined && opts.deadOlderThan === undefined) {
+        throw new UsageError("nothing to prune: give --older-than or --dead-older-than", {
+          hint: "convo queue prune --older-than 7d, or --dead-older-than 30d for dead events",
+        });
+      }
+      const age = (flag: string, value: string) =>
+        parseAgeOption(flag, value, { min: PRUNE_MIN_MS, minText: "1m" });
+      const targets: { status: "done" | "dead"; olderThanMs: number }[] = [];
+      if (opts.olderThan !== undefined) {
+        targets.push({ status: "done", olderThanMs: age("--older-than", opts.olderThan) });
+      }
+      if (opts.deadOlderThan !== undefined) {
+        targets.push({
+          status: "dead",
+          olderThanMs: age("--dead-older-than", opts.deadOlderThan),
+        });
+      }
       const batchSize = parseIntOption("--batch-size", opts.batchSize, { min: 1, max: 1_000_000 });
       const log = ctx.logger();
+      const when = (status: "done" | "dead") => status === "done" ? "processed" : "dead since";
       if (opts.dryRun) {
-        const count = await withDatabase(
-          ctx.config(),
-          log,
-          { command: "queue", max: 1 },
-          (db) => countPrunable(db.sql, { olderThanMs }),
-        );
-        ctx.io.stdout(
-          `would delete ${count.count} done event(s) processed before ` +
-            `${count.cutoff.toISOString()}; nothing was changed\n`,
-        );
+        await withDatabase(ctx.config(), log, { command: "queue", max: 1 }, async (db) => {
+          for (const { status, olderThanMs } of targets) {
+            const count = await countPrunable(db.sql, { olderThanMs, status });
+            ctx.io.stdout(
+              `would delete ${count.count} ${status} event(s) ${when(status)} before ` +
+                `${count.cutoff.toISOString()}; nothing was changed\n`,
+            );
+          }
+        });
         return;
       }
-      const result = await withDatabase(
+      await withDatabase(
         ctx.config(),
         log,
         { command: "queue", max: 1 },
-        (db) =>
-          pruneDone(db.sql, {
-            olderThanMs,
-            batchSize,
-            onBatch: (deleted) => log.debug("prune batch", { deleted }),
-          }),
-      );
-      ctx.io.stdout(
-        `deleted ${result.deleted} done event(s) processed before ${result.cutoff.toISOString()}` +
-          ` (${result.batches} batch${result.batches === 1 ? "" : "es"})\n`,
+        async (db) => {
+          for (const { status, olderThanMs } of targets) {
+            const result = await pruneDone(db.sql, {
+              olderThanMs,
+              status,
+              batchSize,
+              onBatch: (deleted) => log.debug("prune batch", { status, deleted }),
+            });
+            ctx.io.stdout(
+              `deleted ${result.deleted} ${status} event(s) ${when(status)} before ` +
+                `${result.cutoff.toISOString()} (${result.batches} batch${
+                  result.batches === 1 ? "" : "es"
+                })\n`,
+            );
+          }
+        },
       );
     });
 

@@ -5,8 +5,10 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { formatDuration } from "../duration.ts";
-import { UsageError } from "../errors.ts";
-import { startWork } from "../ingest/work.ts";
+import { ConvoError, UsageError } from "../errors.ts";
+import v8 from "node:v8";
+import { batchBytesBudget } from "../ingest/memory.ts";
+import { DEFAULT_DRAIN_MAX_ERRORS, startWork } from "../ingest/work.ts";
 import type { WorkerStats } from "../queue/worker.ts";
 import { parseDurationOption, parseIntOption } from "./_options.ts";
 import type { Context } from "./context.ts";
@@ -15,7 +17,9 @@ function summary(s: WorkerStats): string {
   const seconds = s.elapsedMs / 1000;
   const rate = seconds > 0 ? Math.round(s.claimed / seconds) : 0;
   const released = s.released ? `, released ${s.released}` : "";
-  return `claimed ${s.claimed}, done ${s.done}, retried ${s.retried}, dead ${s.dead}${released}; ` +
+  const unfinished = s.unfinished ? `, unfinished ${s.unfinished}` : "";
+  return `claimed ${s.claimed}, done ${s.done}, retried ${s.retried}, dead ${s.dead}` +
+    `${released}${unfinished}; ` +
     `inserted ${s.inserted} message(s) in ${formatDuration(s.elapsedMs)} (${rate} events/s); ` +
     `stopped: ${s.stoppedBy}`;
 }
@@ -28,6 +32,10 @@ export function workCommand(ctx: Context): Command {
     )
     .option("--drain", "exit when nothing is claimable (for cron)")
     .option("--batch-size <n>", "events per claim and transaction", "500")
+    .option(
+      "--batch-bytes <n>",
+      "payload bytes per claim (default: what fits the heap, at most 16 MiB)",
+    )
     .option("--concurrency <n>", "parallel batch loops, each on its own connection", "1")
     .option("--max-events <n>", "stop claiming after this many events")
     .option("--max-seconds <duration>", "stop claiming after this long (seconds, or 30s, 5m, …)")
@@ -48,6 +56,11 @@ export function workCommand(ctx: Context): Command {
       "1s",
     )
     .option("--metrics-file <path>", "write Prometheus text metrics here (node_exporter textfile)")
+    .option(
+      "--max-errors <n>",
+      `stop (exit 1) after this many consecutive database errors (default ${DEFAULT_DRAIN_MAX_ERRORS} ` +
+        "with --drain, else no limit)",
+    )
     .action(async (opts) => {
       const batchSize = parseIntOption("--batch-size", opts.batchSize, { min: 1, max: 10_000 });
       const concurrency = parseIntOption("--concurrency", opts.concurrency, { min: 1, max: 64 });
@@ -67,6 +80,17 @@ export function workCommand(ctx: Context): Command {
       const maxAttempts = parseIntOption("--max-attempts", opts.maxAttempts, { min: 1, max: 1000 });
       const retryDelayMs = parseDurationOption("--retry-delay", opts.retryDelay);
       const pollMs = parseDurationOption("--poll-interval", opts.pollInterval);
+      const batchBytes = batchBytesBudget({
+        heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
+        concurrency,
+        maxPayloadBytes: ctx.config().maxPayloadBytes,
+        requested: opts.batchBytes === undefined
+          ? undefined
+          : parseIntOption("--batch-bytes", opts.batchBytes, { min: 1024 }),
+      });
+      const maxErrors = opts.maxErrors === undefined
+        ? undefined
+        : parseIntOption("--max-errors", opts.maxErrors, { min: 1 });
       const stats = await startWork(ctx.config(), ctx.logger(), {
         drain: !!opts.drain,
         batchSize,
@@ -78,7 +102,25 @@ export function workCommand(ctx: Context): Command {
         retryDelayMs,
         pollMs,
         metricsFile: opts.metricsFile,
+        maxErrors,
+        batchBytes,
       }, ctx.shutdownSignal());
       ctx.io.stdout(summary(stats) + "\n");
+      if (stats.stoppedBy === "errors") {
+        throw new ConvoError(
+          `gave up after ${maxErrors ?? DEFAULT_DRAIN_MAX_ERRORS} consecutive database errors: ${
+            stats.lastError ?? "unknown error"
+          }`,
+          { hint: "events not processed stay in the queue; run again once the database is back" },
+        );
+      }
+      if (opts.drain && stats.unfinished) {
+        throw new ConvoError(
+          `${stats.unfinished} claimed event(s) could not be processed: ${
+            stats.lastError ?? "unknown error"
+          }`,
+          { hint: "they return to the queue after --visibility-timeout; run again" },
+        );
+      }
     });
 }

@@ -8,6 +8,7 @@
 import { replaceRawNul, sanitizeParsed } from "./_json_hygiene.ts";
 import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
 import { EventPayloadError } from "./errors.ts";
+import { stripAttachmentContent } from "./postmark.ts";
 import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
 import { derivedIdempotencyKey, RESERVED_KEY_PREFIX } from "./idempotency_key.ts";
 import { validatePayload, type ValidPayload } from "./validate_payload.ts";
@@ -18,7 +19,12 @@ import { utf8Length } from "../utf8.ts";
 export interface ParseEventLineOptions {
   /** With a type, the whole line is a raw payload of that type; without, it is an envelope. */
   type?: EventType;
-  /** Lines longer than this many UTF-8 bytes are rejected without being parsed. */
+  /**
+   * Largest event kept, in UTF-8 bytes of the line (with `type`: the payload).
+   * Lines over it are rejected without being parsed, except Postmark lines
+   * with attachments: their base64 `Content` is dropped first and the cap
+   * counts what is kept.
+   */
   maxPayloadBytes: number;
 }
 
@@ -41,6 +47,11 @@ export type LineResult =
     nulReplaced: number;
     /** Lone UTF-16 surrogates replaced by U+FFFD (PostgreSQL's JSON input rejects `"\ud800"`). */
     loneSurrogatesReplaced: number;
+    /**
+     * Postmark attachment contents dropped (`Attachments[].Content`): the
+     * payload then differs from the line's text. Absent: none.
+     */
+    attachmentContentDropped?: number;
   }
   | { ok: false; reason: string }
   | { ok: "blank" };
@@ -98,11 +109,13 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
 
   // Each UTF-16 unit is 1 to 3 UTF-8 bytes (a pair is 4 for 2 units): count only when
   // the cheap bound cannot decide.
+  let oversized = 0;
   if (line.length * 3 > options.maxPayloadBytes) {
     const bytes = utf8Length(line);
     if (bytes > options.maxPayloadBytes) {
-      const what = options.type ? "payload" : "line";
-      return fail(`${what} is ${bytes} bytes, over the ${options.maxPayloadBytes}-byte cap`);
+      // Only attachment content can be dropped to fit: anything else is refused unread.
+      if (!line.includes('"Attachments"')) return tooBig(bytes, options);
+      oversized = bytes;
     }
   }
 
@@ -176,6 +189,14 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
     if (error instanceof EventPayloadError) return fail(error.message);
     throw error; // a bug of ours, not the line's
   }
+  const dropped = eventType === "postmark.inbound" ? stripAttachmentContent(payload) : 0;
+  if (dropped > 0) {
+    // What is stored: the payload re-serialized (with the envelope's keys, about).
+    const kept = utf8Length(JSON.stringify(payload)) + (options.type ? 0 : 80);
+    if (kept > options.maxPayloadBytes) return tooBig(kept, options, " without attachment content");
+  } else if (oversized > 0) {
+    return tooBig(oversized, options);
+  }
   return {
     ok: true,
     event: {
@@ -185,7 +206,17 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
     },
     nulReplaced: counts.nul,
     loneSurrogatesReplaced: counts.surrogates,
+    ...(dropped > 0 ? { attachmentContentDropped: dropped } : {}),
   };
+}
+
+function tooBig(
+  bytes: number,
+  options: ParseEventLineOptions,
+  note = "",
+): { ok: false; reason: string } {
+  const what = options.type ? "payload" : "line";
+  return fail(`${what} is ${bytes} bytes${note}, over the ${options.maxPayloadBytes}-byte cap`);
 }
 
 function fail(reason: string): { ok: false; reason: string } {

@@ -5,8 +5,9 @@
  * Only the fields read are validated (`MessageID`, `From`/`FromFull`, `To`/`ToFull`,
  * `Cc`/`CcFull`, `OriginalRecipient`, `Subject`, `Date`, `TextBody`, `HtmlBody`,
  * `StrippedTextReply`, `Attachments[].Name/ContentType/ContentID`); the rest (`Headers`,
- * `Bcc`/`BccFull`, `ReplyTo`, `Tag`, `MessageStream`, `MailboxHash`, attachment
- * `Content`, …) is allowed, ignored, and kept in the stored payload.
+ * `Bcc`/`BccFull`, `ReplyTo`, `Tag`, `MessageStream`, `MailboxHash`, …) is allowed,
+ * ignored, and kept in the stored payload — except attachment `Content`, which
+ * enqueue drops ({@link stripAttachmentContent}).
  *
  * Rules (decisions, see the README):
  * - addresses come from the `…Full[].Email` fields; when those are absent or all
@@ -233,4 +234,40 @@ function recipientsOf(
     if (out.length > 0) return out;
   }
   return text ? parseAddressList(text) : [];
+}
+
+/**
+ * Drops the base64 `Content` of every attachment of a Postmark inbound
+ * payload, in place: the worker never reads it (an attachment becomes a
+ * `postmark:` URL with its content type), and storing it made an ordinary mail
+ * with a 200 KB PDF (270 KB of base64) exceed the 256 KiB payload cap, and
+ * every claim carry it. `Name`, `ContentType`, `ContentID` and `ContentLength`
+ * are kept; a missing `ContentLength` is filled from the base64 length.
+ *
+ * @returns how many contents were dropped.
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { stripAttachmentContent } from "./postmark.ts";
+ * const payload = { Attachments: [{ Name: "a.pdf", Content: "JVBERi0=", ContentType: "application/pdf" }] };
+ * assert.equal(stripAttachmentContent(payload), 1);
+ * assert.deepEqual(payload.Attachments, [{ Name: "a.pdf", ContentType: "application/pdf", ContentLength: 5 }]);
+ * ```
+ */
+export function stripAttachmentContent(payload: Record<string, unknown>): number {
+  const list = payload.Attachments;
+  if (!Array.isArray(list)) return 0;
+  let dropped = 0;
+  for (const a of list) {
+    if (typeof a !== "object" || a === null || !("Content" in a)) continue;
+    const item = a as Record<string, unknown>;
+    const content = item.Content;
+    delete item.Content;
+    dropped++;
+    if (item.ContentLength === undefined && typeof content === "string") {
+      const clean = content.replace(/[^A-Za-z0-9+/]/g, "");
+      item.ContentLength = Math.floor(clean.length * 3 / 4);
+    }
+  }
+  return dropped;
 }

@@ -65,7 +65,12 @@ export type FailureKind = "permanent" | "transient" | "connection";
  */
 export function classifyFailure(err: unknown): FailureKind {
   if (err instanceof PermanentEventError || err instanceof EventPayloadError) return "permanent";
-  if (err instanceof RangeError || err instanceof TypeError) return "permanent";
+  // Normalizers throw RangeError for a value they cannot read ("Cannot parse
+  // email address: …"): the payload's fault. A TypeError ("Cannot read
+  // properties of undefined") is most likely our bug: it falls through to
+  // transient below, retried with a backoff and dead after the last attempt,
+  // so a fixed deploy can still process the event.
+  if (err instanceof RangeError) return "permanent";
   const code = (err as { code?: unknown })?.code;
   if (typeof code === "string") {
     if (NETWORK_CODES.has(code) || code.startsWith("08")) return "connection";

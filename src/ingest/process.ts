@@ -72,21 +72,19 @@ export async function writeBatch(
       ];
       // Sent first and pipelined with the writes: the events are this
       // worker's own rows, so marking them takes no contended lock.
-      const [, result] = await Promise.all([
+      const [recorded, result] = await Promise.all([
         recordOutcomes(tx as unknown as Sql, all),
         writePlan(tx as unknown as Sql, plan, options.cache),
       ]);
-      return result;
+      return { ...result, recorded };
     });
     options.cache?.learn(written.learned);
     const inserted = written.inserted.size;
-    const done = writable.map((i): Outcome => ({
-      id: events[i].id,
-      attempts: events[i].attempts,
-      status: "done",
-    }));
-    logOutcomes(options.logger, outcomes, events);
-    return tally([...outcomes, ...done], inserted);
+    // Only what was recorded counts: an event whose claim expired and was taken
+    // by another worker is that worker's to count (its message is written once
+    // whoever writes it).
+    logOutcomes(options.logger, written.recorded, events);
+    return tally(written.recorded, inserted);
   } catch (err) {
     // Something under the cache may have changed (a row deleted): forget it.
     options.cache?.clear();
@@ -94,9 +92,9 @@ export async function writeBatch(
     if (kind === "connection" || writable.length <= 1) {
       if (writable.length === 1 && kind !== "connection") {
         outcomes.push(failureOutcome(events[writable[0]], err, options));
-        await recordOutcomes(sql, outcomes);
-        logOutcomes(options.logger, outcomes, events);
-        return tally(outcomes, 0);
+        const recorded = await recordOutcomes(sql, outcomes);
+        logOutcomes(options.logger, recorded, events);
+        return tally(recorded, 0);
       }
       return await giveBack(sql, events, outcomes, err, options);
     }
@@ -106,9 +104,9 @@ export async function writeBatch(
     });
     // The pre-write failures are recorded now; each writable event then goes
     // through on its own.
-    await recordOutcomes(sql, outcomes);
-    logOutcomes(options.logger, outcomes, events);
-    const total = tally(outcomes, 0);
+    const recorded = await recordOutcomes(sql, outcomes);
+    logOutcomes(options.logger, recorded, events);
+    const total = tally(recorded, 0);
     for (const i of writable) {
       const r = await processBatch(sql, [events[i]], options);
       total.done += r.done;
@@ -120,7 +118,11 @@ export async function writeBatch(
   }
 }
 
-/** The database failed under the batch: every event not yet decided is retried later. */
+/**
+ * The database failed under the batch: every event not yet decided is retried
+ * later. A lost connection is not the events' fault: they go back at once with
+ * their attempt not counted, so an outage dead-letters nothing.
+ */
 async function giveBack(
   sql: Sql,
   events: readonly ClaimedEvent[],
@@ -130,8 +132,21 @@ async function giveBack(
 ): Promise<BatchResult> {
   const seen = new Set(decided.map((o) => o.id));
   const all = [...decided];
+  const connection = classifyFailure(err) === "connection";
   for (const e of events) {
     if (seen.has(e.id)) continue;
+    if (connection) {
+      const error = errorText(err);
+      all.push({
+        id: e.id,
+        attempts: e.attempts,
+        status: "retry",
+        error,
+        delayMs: 0,
+        refund: true,
+      });
+      continue;
+    }
     const o = failureOutcome(e, err, options);
     // A permanent error from the batch as a whole says nothing about one event.
     all.push(
@@ -140,7 +155,7 @@ async function giveBack(
         : o,
     );
   }
-  await recordOutcomes(sql, all);
-  logOutcomes(options.logger, all, events);
-  return tally(all, 0);
+  const recorded = await recordOutcomes(sql, all);
+  logOutcomes(options.logger, recorded, events);
+  return tally(recorded, 0);
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import { withDatabase } from "../db/connect.ts";
+import { type Sql, withDatabase } from "../db/connect.ts";
+import { ConvoError } from "../errors.ts";
 import { createRouter } from "../endpoints/route.ts";
 import type { Logger } from "../log/logger.ts";
 import { maskText } from "../log/redact.ts";
@@ -46,6 +47,47 @@ export interface WorkOptions {
   pollMs: number;
   /** Where to write Prometheus text metrics (node_exporter textfile). */
   metricsFile?: string;
+  /** Payload bytes a claim may take (see `memory.ts`); default no limit. */
+  batchBytes?: number;
+  /**
+   * Consecutive database errors after which the worker stops (`stoppedBy:
+   * "errors"`); default {@link DEFAULT_DRAIN_MAX_ERRORS} with `drain`, else
+   * no limit (a long-running worker waits for the database to come back).
+   */
+  maxErrors?: number;
+}
+
+/** Consecutive database errors a `--drain` run tolerates by default (about 20 s at the defaults). */
+export const DEFAULT_DRAIN_MAX_ERRORS = 10;
+
+/** What {@link startWork} did: the loop's statistics and the last database error. */
+export interface WorkResult extends WorkerStats {
+  /** The last error met (masked), when there was one. */
+  lastError?: string;
+}
+
+// SQLSTATEs that mean the schema is missing or older than this program:
+// undefined_table, undefined_column, undefined_function.
+const NO_SCHEMA = new Set(["42P01", "42703", "42883"]);
+
+/** The error of a database without (this version of) convo's schema. */
+export function noSchemaError(cause?: unknown): ConvoError {
+  return new ConvoError("the database has no convo schema (or an older one)", {
+    hint: "run convo migrate up",
+    cause,
+  });
+}
+
+/** Whether `err` says the schema is missing: trying again cannot help. */
+export function isNoSchema(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && NO_SCHEMA.has(code);
+}
+
+async function checkSchema(sql: Sql): Promise<void> {
+  const [row] = await sql<{ ok: boolean }[]>`
+    select to_regclass('inbound_events') is not null as ok`;
+  if (!row.ok) throw noSchemaError();
 }
 
 /**
@@ -62,11 +104,12 @@ export async function startWork(
   logger: Logger,
   options: WorkOptions,
   signal: AbortSignal,
-): Promise<WorkerStats> {
+): Promise<WorkResult> {
   const { drain, batchSize, concurrency, visibilityMs, maxAttempts, pollMs } = options;
   const log = logger;
   const metrics = options.metricsFile;
   let latest: WorkerStats | undefined;
+  let lastError: string | undefined;
 
   const stats = await withDatabase(
     config,
@@ -76,6 +119,8 @@ export async function startWork(
     { command: "work", max: concurrency * 2 + 2 },
     async (db) => {
       const sql = db.sql;
+      // A missing schema is one clear line at once, not endless retries.
+      await checkSchema(sql);
       const ingest = {
         region: config.defaultRegion,
         snippetLength: config.snippetLength,
@@ -98,22 +143,32 @@ export async function startWork(
       log.info("worker started", {
         mode: drain ? "drain" : "long-running",
         batch_size: batchSize,
+        batch_bytes: options.batchBytes,
         concurrency,
         database: db.label,
       });
       try {
         return await runWorker<PreparedBatch>({
-          claim: async (limit) => {
-            const { keep, dead } = overClaimed(
-              await claimEvents(sql, limit, visibilityMs),
-              maxAttempts,
-            );
-            if (dead.length === 0) return keep;
-            await recordOutcomes(sql, dead);
-            for (const e of dead) {
-              log.warn("event dead-lettered", { event_id: e.id, attempts: e.attempts });
+          claim: async (limit, _loop, { suspects }) => {
+            while (true) {
+              const { keep, dead } = overClaimed(
+                await claimEvents(sql, limit, visibilityMs, {
+                  suspects,
+                  maxBytes: options.batchBytes,
+                }),
+                maxAttempts,
+              );
+              if (dead.length === 0) return keep;
+              for (const e of await recordOutcomes(sql, dead)) {
+                log.warn("event dead-lettered", {
+                  event_id: e.id,
+                  attempts: e.attempts,
+                  error: e.status === "done" ? undefined : e.error,
+                });
+              }
+              // An empty batch would read as a drained queue: claim again.
+              if (keep.length > 0) return keep;
             }
-            return keep;
           },
           prepare: (batch) => prepareBatch(batch, ingest),
           process: async (batch, _loop, prepared) => {
@@ -135,8 +190,11 @@ export async function startWork(
           },
           waitForWork: wake.waitForWork,
           onBatch: (s) => (latest = s),
-          onError: (err) =>
-            log.error("database error; retrying", { error: maskText(errorText(err)) }),
+          onError: (err) => {
+            lastError = maskText(errorText(err));
+            if (!isNoSchema(err)) log.error("database error; retrying", { error: lastError });
+          },
+          isFatal: isNoSchema,
         }, {
           batchSize,
           concurrency,
@@ -146,7 +204,10 @@ export async function startWork(
           pollMs,
           heartbeatMs: Math.max(250, Math.floor(visibilityMs / 3)),
           errorBackoffMs: Math.min(5000, pollMs * 2),
-        }, signal);
+          maxErrors: options.maxErrors ?? (drain ? DEFAULT_DRAIN_MAX_ERRORS : undefined),
+        }, signal).catch((err) => {
+          throw isNoSchema(err) ? noSchemaError(err) : err;
+        });
       } finally {
         stopMetrics?.();
         await wake.close();
@@ -162,5 +223,5 @@ export async function startWork(
     heap_used_mb: Math.round(memory.heapUsed / 1048576),
     heap_total_mb: Math.round(memory.heapTotal / 1048576),
   });
-  return stats;
+  return lastError === undefined ? stats : { ...stats, lastError };
 }

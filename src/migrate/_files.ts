@@ -17,6 +17,10 @@ import f12 from "../../migrations/20261203075645_overview_index.down.sql" with {
 import f13 from "../../migrations/20261203075645_overview_index.up.sql" with { type: "bytes" };
 import f14 from "../../migrations/20261203090000_activity_at.down.sql" with { type: "bytes" };
 import f15 from "../../migrations/20261203090000_activity_at.up.sql" with { type: "bytes" };
+import f16 from "../../migrations/20261203140000_dead_processed_at.down.sql" with { type: "bytes" };
+import f17 from "../../migrations/20261203140000_dead_processed_at.up.sql" with { type: "bytes" };
+import f18 from "../../migrations/20261203140100_queue_prune_index.down.sql" with { type: "bytes" };
+import f19 from "../../migrations/20261203140100_queue_prune_index.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -36,4 +40,8 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203075645_overview_index.up.sql", bytes: f13 },
   { name: "20261203090000_activity_at.down.sql", bytes: f14 },
   { name: "20261203090000_activity_at.up.sql", bytes: f15 },
+  { name: "20261203140000_dead_processed_at.down.sql", bytes: f16 },
+  { name: "20261203140000_dead_processed_at.up.sql", bytes: f17 },
+  { name: "20261203140100_queue_prune_index.down.sql", bytes: f18 },
+  { name: "20261203140100_queue_prune_index.up.sql", bytes: f19 },
 ];

@@ -36,6 +36,9 @@ export interface InvalidLine {
   reason: string;
 }
 
+/** Longest line read (Postmark's inbound limit is 35 MB of mail, base64 included). */
+export const MAX_LINE_BYTES = 48 * 1024 * 1024;
+
 /** Default rows per batch. */
 export const DEFAULT_BATCH_SIZE = 5000;
 /**
@@ -219,6 +222,9 @@ async function run(
   const wrapped = type === undefined;
   const what = wrapped ? "line" : "payload";
   const parseOptions = { type, maxPayloadBytes };
+  // Postmark lines may carry attachment content beyond the cap, dropped before
+  // the cap is counted (envelope.ts): read lines up to what Postmark sends.
+  const maxLineBytes = Math.max(maxPayloadBytes, MAX_LINE_BYTES);
   const report = (source: number, lineNo: number, reason: string) => {
     counts.invalid++;
     options.onInvalid?.({ source: sources[source].name, lineNo, reason });
@@ -230,7 +236,7 @@ async function run(
   try {
     for (let s = 0; s < sources.length; s++) {
       const stream = sources[s].stream;
-      for await (const lines of readLineBatches(stream, { maxLineBytes: maxPayloadBytes })) {
+      for await (const lines of readLineBatches(stream, { maxLineBytes })) {
         for (const line of lines) {
           counts.read++;
           if ("tooLong" in line) {
@@ -294,10 +300,18 @@ async function run(
  */
 function rowText(
   text: string,
-  result: { event: ParsedEvent; nulReplaced: number; loneSurrogatesReplaced: number },
+  result: {
+    event: ParsedEvent;
+    nulReplaced: number;
+    loneSurrogatesReplaced: number;
+    attachmentContentDropped?: number;
+  },
   wrapped: boolean,
 ): string {
-  const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 && !hasBom(text);
+  // The line's own text goes to the database unless parsing changed something:
+  // replaced characters, a leading BOM, attachment content dropped.
+  const asIs = result.nulReplaced === 0 && result.loneSurrogatesReplaced === 0 &&
+    !result.attachmentContentDropped && !hasBom(text);
   if (asIs) return text;
   const payload = JSON.stringify(result.event.payload);
   return wrapped ? `{"payload":${payload}}` : payload;

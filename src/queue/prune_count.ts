@@ -2,8 +2,8 @@
  * `convo queue prune --dry-run`: how many events a prune would delete.
  *
  * Kept apart from `prune.ts` (whose statement it mirrors) so the two can
- * change in parallel; its predicate must stay `pruneDone`'s: done events with
- * `processed_at` before `now() - olderThanMs` (tests/queue/prune_count_test.ts
+ * change in parallel; its predicate must stay `pruneDone`'s: done (or, with
+ * `status`, dead) events with `processed_at` before `now() - olderThanMs` (tests/queue/prune_count_test.ts
  * checks the count against what `pruneDone` then deletes).
  *
  * @module
@@ -12,14 +12,15 @@ import type { Sql } from "../db/connect.ts";
 
 /** What {@link countPrunable} found. */
 export interface PruneCount {
-  /** Done events processed before the cutoff. */
+  /** Events of the status processed (or dead) before the cutoff. */
   count: number;
   /** The cutoff: `now() - olderThanMs`. */
   cutoff: Date;
 }
 
 /**
- * Counts the done events processed more than `olderThanMs` ago; changes nothing.
+ * Counts the done (or `status`) events processed more than `olderThanMs` ago;
+ * changes nothing.
  *
  * @throws {RangeError} when `olderThanMs` is negative or not finite.
  * @example Usage
@@ -30,9 +31,10 @@ export interface PruneCount {
  */
 export async function countPrunable(
   sql: Sql,
-  options: { olderThanMs: number },
+  options: { olderThanMs: number; status?: "done" | "dead" },
 ): Promise<PruneCount> {
   const { olderThanMs } = options;
+  const status = options.status ?? "done";
   if (!Number.isFinite(olderThanMs) || olderThanMs < 0) {
     throw new RangeError(
       `Cannot count prunable events: current olderThanMs is '${olderThanMs}' (expected a duration ≥ 0)`,
@@ -43,7 +45,7 @@ export async function countPrunable(
       select now() - ${String(Math.round(olderThanMs))}::bigint * interval '1 millisecond' as cutoff
     )
     select (select count(*)::int from inbound_events, c
-            where status = 'done' and processed_at < c.cutoff) as count,
+            where status = ${status} and processed_at < c.cutoff) as count,
            (select cutoff from c) as cutoff`;
   return { count: row.count, cutoff: row.cutoff };
 }

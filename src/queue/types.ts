@@ -14,6 +14,9 @@
  * - **done**: written (or found already written: a replay) — `processed_at` set.
  * - **retry**: a transient failure; back to `pending` with `available_at` moved
  *   by an exponential backoff with jitter.
+ * - **suspect**: an event whose previous claim expired without an outcome; it
+ *   may be a poison (an event that crashes or stalls the worker), so it is
+ *   claimed and processed alone, and only it dies of its expired claims.
  * - **dead**: a permanent failure (invalid payload, unmapped endpoint, key
  *   collision) or out of attempts; kept with `last_error` until `queue retry`.
  *
@@ -32,6 +35,12 @@ export interface ClaimedEvent {
   readonly attempts: number;
   /** inbound_events.received_at: when the event was enqueued */
   readonly receivedAt: Date;
+  /**
+   * A suspect: its previous claim expired without an outcome (the worker
+   * holding it died or stalled), so it may be what killed that worker. A
+   * suspect is claimed alone. Absent: false.
+   */
+  readonly expired?: boolean;
 }
 
 /** What became of one event. */
@@ -50,6 +59,11 @@ export type Outcome =
     readonly error: string;
     /** Delay before the event is claimable again. */
     readonly delayMs: number;
+    /**
+     * The attempt is not counted (`attempts - 1`): the database, not the
+     * event, failed (a lost connection), so an outage uses up no attempts.
+     */
+    readonly refund?: boolean;
   };
 
 /** Counts of what happened to a batch's events. */

@@ -12,8 +12,12 @@ import type { BatchResult, ClaimedEvent } from "./types.ts";
 
 /** What the loop is handed; `P` is what `prepare` makes of a batch. */
 export interface WorkerDeps<P = unknown> {
-  /** Claims up to `limit` events (for loop number `loop`). */
-  claim(limit: number, loop: number): Promise<ClaimedEvent[]>;
+  /**
+   * Claims up to `limit` events (for loop number `loop`). With
+   * `suspects: false` it must not take a suspect (an event whose previous
+   * claim expired: see `claim.ts`); a suspect it may take comes alone.
+   */
+  claim(limit: number, loop: number, options: { suspects: boolean }): Promise<ClaimedEvent[]>;
   /**
    * Prepares a batch (parsing, routing: no writes) so that it can run while
    * the previous batch's transaction is in the database. Optional.
@@ -34,6 +38,12 @@ export interface WorkerDeps<P = unknown> {
   onBatch?(stats: Readonly<WorkerStats>): void;
   /** Called when a claim or a batch throws (the database is out of reach). */
   onError?(err: unknown, loop: number): void;
+  /**
+   * Whether an error from a claim or a batch is fatal: trying again cannot
+   * help (the database has no schema). Every loop stops and {@link runWorker}
+   * throws it. Default: none is.
+   */
+  isFatal?(err: unknown): boolean;
   /** Milliseconds now (default `performance.now`). */
   now?: () => number;
   /** Waits `ms` unless aborted (default: a timer). */
@@ -67,6 +77,12 @@ export interface WorkerOptions {
   /** Pause after an error before trying again. */
   errorBackoffMs?: number;
   /**
+   * Consecutive errors (claims or batches that threw, with no claim or batch
+   * succeeding in between) after which the loops stop with `errors`: a cron
+   * drain must end while the database is out of reach. Default: no limit.
+   */
+  maxErrors?: number;
+  /**
    * Claim and prepare the next batch while the current one is written (one
    * batch ahead per loop). Needs `prepare`; default true.
    */
@@ -84,10 +100,15 @@ export interface WorkerStats {
   errors: number;
   /** Claimed ahead, then given back unprocessed at shutdown. */
   released: number;
+  /**
+   * Claimed, but the batch failed without its outcomes recorded (the database
+   * went away): left claimed until the visibility timeout. Absent: 0.
+   */
+  unfinished?: number;
   /** Milliseconds from start to stop. */
   elapsedMs: number;
   /** Why it stopped. */
-  stoppedBy: "drained" | "max-events" | "max-seconds" | "signal";
+  stoppedBy: "drained" | "max-events" | "max-seconds" | "signal" | "errors";
 }
 
 const defaultSleep = (ms: number, signal: AbortSignal) =>
@@ -142,6 +163,7 @@ export async function runWorker<P = unknown>(
     batches: 0,
     errors: 0,
     released: 0,
+    unfinished: 0,
     elapsedMs: 0,
     stoppedBy: "drained",
   };
@@ -158,6 +180,27 @@ export async function runWorker<P = unknown>(
   if (signal.aborted) stop("signal");
   signal.addEventListener("abort", onAbort, { once: true });
   let idleLoops = 0;
+  let consecutiveErrors = 0;
+  let fatal: { error: unknown } | undefined;
+  /** Counts an error; true when the loops must stop (fatal, or the budget is spent). */
+  const failed = (err: unknown, n: number): boolean => {
+    stats.errors++;
+    deps.onError?.(err, n);
+    if (deps.isFatal?.(err)) {
+      fatal ??= { error: err };
+      stop("errors");
+      return true;
+    }
+    if (options.maxErrors !== undefined && ++consecutiveErrors >= options.maxErrors) {
+      stop("errors");
+      return true;
+    }
+    return false;
+  };
+  // At most one suspect in hand in this process, and nothing claimed ahead
+  // beside it: if it kills the process, only it (and the batches of other
+  // loops) lose their claims, and those are then suspects tried alone.
+  let suspectHeld = false;
 
   /** How many events the next claim may take, reserving them from the budget. */
   function reserve(): number {
@@ -178,15 +221,23 @@ export async function runWorker<P = unknown>(
     error?: unknown;
   }
 
-  async function claimAndPrepare(limit: number, n: number, ahead: { batch?: ClaimedEvent[] }) {
+  async function claimAndPrepare(
+    limit: number,
+    n: number,
+    ahead: { batch?: ClaimedEvent[] } | undefined,
+  ) {
     const got: Claimed = { batch: [] };
+    // A loop claiming ahead holds a batch already: no suspect beside it.
+    const suspects = ahead === undefined && !suspectHeld;
+    if (suspects) suspectHeld = true;
     try {
-      got.batch = await deps.claim(limit, n);
+      got.batch = await deps.claim(limit, n, { suspects });
     } catch (err) {
       got.error = err;
     }
+    if (suspects && !got.batch.some((e) => e.expired)) suspectHeld = false;
     budgetUsed -= limit - got.batch.length;
-    ahead.batch = got.batch;
+    if (ahead) ahead.batch = got.batch;
     if (got.batch.length > 0 && deps.prepare) {
       try {
         got.prepared = await deps.prepare(got.batch, n);
@@ -209,6 +260,9 @@ export async function runWorker<P = unknown>(
           got = await ahead;
           ahead = undefined;
           aheadRef.batch = undefined;
+          // Nothing claimed ahead (the queue was empty then, or a suspect is at
+          // its head): claim afresh rather than conclude the queue is drained.
+          if (got.batch.length === 0 && got.error === undefined) continue;
         } else {
           if (timeUp()) {
             stop("max-seconds");
@@ -219,14 +273,14 @@ export async function runWorker<P = unknown>(
             stop("max-events");
             break;
           }
-          got = await claimAndPrepare(limit, n, {});
+          got = await claimAndPrepare(limit, n, undefined);
         }
         if (got.error !== undefined) {
-          stats.errors++;
-          deps.onError?.(got.error, n);
+          if (failed(got.error, n)) break;
           await sleep(options.errorBackoffMs ?? 1000, idle.signal);
           continue;
         }
+        consecutiveErrors = 0;
         const batch = got.batch;
         if (batch.length === 0) {
           if (options.drain) {
@@ -245,8 +299,10 @@ export async function runWorker<P = unknown>(
           continue;
         }
         stats.claimed += batch.length;
-        // The next batch is claimed and prepared while this one is written.
-        if (useLookahead && !stopped && !timeUp()) {
+        const suspect = batch.some((e) => e.expired);
+        // The next batch is claimed and prepared while this one is written;
+        // not beside a suspect.
+        if (useLookahead && !suspect && !stopped && !timeUp()) {
           const limit = reserve();
           if (limit > 0) ahead = claimAndPrepare(limit, n, aheadRef);
         }
@@ -277,15 +333,16 @@ export async function runWorker<P = unknown>(
           stats.dead += r.dead;
           stats.inserted += r.inserted;
           stats.batches++;
+          consecutiveErrors = 0;
           deps.onBatch?.({ ...stats, elapsedMs: now() - started });
         } catch (err) {
           // Outcomes could not be recorded: the claims expire and the events are
           // claimed again after the visibility timeout.
-          stats.errors++;
-          deps.onError?.(err, n);
-          await sleep(options.errorBackoffMs ?? 1000, idle.signal);
+          stats.unfinished = (stats.unfinished ?? 0) + batch.length;
+          if (!failed(err, n)) await sleep(options.errorBackoffMs ?? 1000, idle.signal);
         } finally {
           clearInterval(beat);
+          if (suspect) suspectHeld = false;
         }
       }
     } finally {
@@ -308,5 +365,6 @@ export async function runWorker<P = unknown>(
   }
   stats.elapsedMs = now() - started;
   stats.stoppedBy = stopped ?? "drained";
+  if (fatal) throw fatal.error;
   return stats;
 }

@@ -175,10 +175,39 @@ Deno.test("convo queue prune: deletes old done events in batches and says what i
   });
 });
 
-Deno.test("convo queue prune: --older-than is required and must be a duration", async () => {
+Deno.test("convo queue prune --dead-older-than: deletes dead events that died long ago, and only those", async () => {
+  await withTestDatabase(async ({ url, sql }) => {
+    const env = await migratedEnv(url);
+    const old = await events(sql, 3, "done", { processedAgo: "8 days" });
+    const dead = await events(sql, 2, "dead");
+    await sql`update inbound_events set processed_at = now() - interval '40 days'
+      where id = any(${dead.map(String)}::bigint[])`;
+    const recentDead = await events(sql, 1, "dead");
+    await sql`update inbound_events set processed_at = now() - interval '1 day'
+      where id = ${recentDead[0]}`;
+
+    const r = await runCli(["queue", "prune", "--dead-older-than", "30d"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^deleted 2 dead event\(s\) dead since before .* \(1 batch\)\n$/);
+    const left = await sql<{ id: bigint }[]>`select id from inbound_events order by id`;
+    assert.deepEqual(left.map((x) => x.id), [...old, ...recentDead], "done events are kept");
+
+    const both = await runCli(
+      ["queue", "prune", "--older-than", "7d", "--dead-older-than", "12h"],
+      {
+        env,
+      },
+    );
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stdout, /^deleted 3 done event\(s\) .*\ndeleted 1 dead event\(s\) .*\n$/);
+  });
+});
+
+Deno.test("convo queue prune: --older-than or --dead-older-than is required and must be a duration", async () => {
   const env = { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" };
   const cases: [string[], RegExp][] = [
-    [[], /required option '--older-than <duration>' not specified/],
+    [[], /^error: nothing to prune: give --older-than or --dead-older-than; /],
+    [["--dead-older-than", "soon"], /invalid --dead-older-than: current value is 'soon'/],
     [["--older-than", "a week"], /invalid --older-than: current value is 'a week'/],
     [["--older-than", "7d", "--batch-size", "0"], /invalid --batch-size: current value is '0'/],
   ];

@@ -193,3 +193,34 @@ Deno.test("convo work: bad flags are one line and exit 2", async () => {
     assert.match(r.stderr, pattern);
   }
 });
+
+Deno.test("convo work on a database without the schema: one line, exit 1 at once (drain and long-running)", async () => {
+  await withTestDatabase(async ({ url }) => {
+    for (const args of [["work", "--drain"], ["work", "--poll-interval", "100ms"]]) {
+      const r = await runCli(args, { env: { DATABASE_URL: url } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /^error: the database has no convo schema \(or an older one\); run convo migrate up$/m,
+      );
+      assert.doesNotMatch(r.stderr, /retrying/);
+    }
+  });
+});
+
+Deno.test("convo work: --batch-bytes that cannot fit the heap is refused, one line, exit 2", async () => {
+  const env = { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" };
+  for (
+    const [args, message] of [
+      [
+        ["--concurrency", "64", "--batch-bytes", "100000000"],
+        /^error: invalid --batch-bytes: current value is '100000000' \(2 batches × concurrency 64 do not fit the \d+ MiB heap\); /m,
+      ],
+      [["--batch-bytes", "12k"], /^error: invalid --batch-bytes: current value is '12k'/m],
+    ] as const
+  ) {
+    const r = await runCli(["work", "--drain", ...args], { env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});

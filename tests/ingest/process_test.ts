@@ -349,3 +349,43 @@ Deno.test("ingest: with the worker cache the fixture gives the same rows, and a 
     assert.equal(n, 4, "the deleted thread was created again, not referenced from the cache");
   });
 });
+
+Deno.test("ingest: a batch given back because the database went away keeps its attempt", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await seedEndpoints(sql, FIXTURE_ENDPOINTS);
+    await seedEvents(sql, (await fixtureLines()).slice(0, 2));
+    const down: Router = {
+      load: () =>
+        Promise.reject(Object.assign(new Error("connection reset"), { code: "ECONNRESET" })),
+      routes: () => [],
+    };
+    // One attempt allowed: an outage must not use it up.
+    const opts = options(sql, { router: down, maxAttempts: 1 });
+    for (let i = 0; i < 3; i++) {
+      const r = await processBatch(sql, await claimEvents(sql, 10, 60_000), opts);
+      assert.deepEqual(r, { done: 0, retried: 2, dead: 0, inserted: 0 });
+    }
+    const rows = await sql`select status, attempts from inbound_events order by id`;
+    assert.deepEqual(rows.map((r) => [r.status, r.attempts]), [["pending", 0], ["pending", 0]]);
+    const r = await processBatch(sql, await claimEvents(sql, 10, 60_000), options(sql));
+    assert.deepEqual(r, { done: 2, retried: 0, dead: 0, inserted: 2 });
+  });
+});
+
+Deno.test("ingest: a batch whose claims were lost to another worker is not counted done", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await seedEndpoints(sql, FIXTURE_ENDPOINTS);
+    await seedEvents(sql, (await fixtureLines()).slice(0, 2));
+    const stale = await claimEvents(sql, 10, 60_000);
+    // The claims expire and another worker takes the events.
+    await sql`update inbound_events set locked_until = now(), available_at = now()`;
+    const mine = [...await claimEvents(sql, 10, 60_000), ...await claimEvents(sql, 10, 60_000)];
+    assert.equal(mine.length, 2);
+    const r = await processBatch(sql, stale, options(sql));
+    assert.deepEqual(r, { done: 0, retried: 0, dead: 0, inserted: 2 }, "recorded nothing");
+    const again = await processBatch(sql, mine, options(sql));
+    assert.deepEqual(again, { done: 2, retried: 0, dead: 0, inserted: 0 });
+  });
+});

@@ -63,21 +63,72 @@ Deno.test("an expired claim is claimable again, and the old claim can no longer 
     assert.equal((await claimEvents(sql, 2, 1000)).length, 0, "held while the claim lasts");
     // The worker holding it died: a second later the claim has expired.
     await sql`update inbound_events set locked_until = now() - interval '1 ms', available_at = now() - interval '1 ms'`;
-    const second = await claimEvents(sql, 2, 60_000);
-    assert.deepEqual(second.map((e) => [e.id, e.attempts]), [[1n, 2], [2n, 2]]);
+    // Suspects now (their claim expired): claimed one at a time.
+    const second = [...await claimEvents(sql, 2, 60_000), ...await claimEvents(sql, 2, 60_000)];
+    assert.deepEqual(second.map((e) => [e.id, e.attempts, e.expired]), [[1n, 2, true], [
+      2n,
+      2,
+      true,
+    ]]);
     // The first claim wakes up and tries to finish: nothing changes.
     const stale = await recordOutcomes(
       sql,
       first.map((e) => ({ id: e.id, attempts: e.attempts, status: "done" as const })),
     );
-    assert.equal(stale, 0);
+    assert.equal(stale.length, 0);
     assert.equal(await extendClaims(sql, first, 60_000), 0);
     const fresh = await recordOutcomes(
       sql,
       second.map((e) => ({ id: e.id, attempts: e.attempts, status: "done" as const })),
     );
-    assert.equal(fresh, 2);
+    assert.equal(fresh.length, 2);
     assert.deepEqual((await state(sql)).map((r) => r.status), ["done", "done"]);
+  });
+});
+
+Deno.test("claimEvents() claims a suspect (its claim expired) alone, and none when told not to", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await addEvents(sql, 3);
+    await claimEvents(sql, 2, 60_000); // 1 and 2: their worker dies
+    await sql`update inbound_events set locked_until = now() - interval '1 hour',
+      available_at = now() - interval '1 hour' where id <= 2`;
+    await addEvents(sql, 2); // 4 and 5
+    assert.deepEqual(
+      await claimEvents(sql, 10, 60_000, { suspects: false }),
+      [],
+      "a suspect heads the queue",
+    );
+    const [one, ...none] = await claimEvents(sql, 10, 60_000);
+    assert.deepEqual([one.id, one.attempts, one.expired, none.length], [1n, 2, true, 0]);
+    const [two, ...rest] = await claimEvents(sql, 10, 60_000);
+    assert.deepEqual([two.id, two.expired, rest.length], [2n, true, 0]);
+    const fresh = await claimEvents(sql, 10, 60_000, { suspects: false });
+    assert.deepEqual(fresh.map((e) => [e.id, e.expired]), [[3n, undefined], [4n, undefined], [
+      5n,
+      undefined,
+    ]]);
+  });
+});
+
+Deno.test("claimEvents() with maxBytes stops once the payloads reach it; the first is always taken", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await sql`
+      insert into inbound_events (event_type, payload)
+      select 'message.received', jsonb_build_object('pad', repeat('x', 990))
+      from generate_series(1, 6)`;
+    const [{ bytes }] =
+      await sql`select octet_length(payload::text) as bytes from inbound_events limit 1`;
+    const first = await claimEvents(sql, 10, 60_000, { maxBytes: 2 * bytes + 1 });
+    assert.deepEqual(
+      first.map((e) => e.id),
+      [1n, 2n, 3n],
+      "stops after the one crossing the budget",
+    );
+    const one = await claimEvents(sql, 10, 60_000, { maxBytes: 10 });
+    assert.deepEqual(one.map((e) => e.id), [4n], "one event over the budget still comes");
+    assert.equal((await claimEvents(sql, 10, 60_000)).length, 2);
   });
 });
 
@@ -97,7 +148,7 @@ Deno.test("recordOutcomes() sets done, dead with the error, or pending after the
       from inbound_events order by id`;
     assert.deepEqual(rows.map((r) => [r.status, r.last_error, r.processed, r.locked_until]), [
       ["done", null, true, null],
-      ["dead", "bad payload", false, null],
+      ["dead", "bad payload", true, null], // processed_at: when it died
       ["pending", "deadlock", false, null],
     ]);
     assert.ok(Math.abs(Number(rows[2].due_in) - 30) <= 1);

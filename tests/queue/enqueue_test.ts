@@ -162,6 +162,8 @@ Deno.test("enqueue() stores mixed.ndjson as its README says, and a second run on
     const lines = await mixedLines();
     const expected = [1, 2, 3, 4, 5, 6, 8, 9, 10, 15].map((n) => JSON.parse(lines[n - 1]).payload);
     expected[9].body = "Gate code is 40\uFFFD12, thanks";
+    // Postmark attachment content is not stored (the worker never reads it).
+    for (const a of expected[6].Attachments) delete a.Content;
     assert.deepEqual(stored.map((r) => r.payload), expected);
     const [nul] = await sql<{ body: string }[]>`
       select payload->>'body' as body from inbound_events

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import type { Sql } from "../../src/db/connect.ts";
+import { claimEvents } from "../../src/queue/claim.ts";
+import { recordOutcomes } from "../../src/queue/outcomes.ts";
 import { pruneDone } from "../../src/queue/prune.ts";
 import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
@@ -129,5 +131,52 @@ Deno.test("pruneDone() refuses a negative age and a bad batch size", async () =>
     await assert.rejects(() => pruneDone(sql, { olderThanMs: -1 }), RangeError);
     await assert.rejects(() => pruneDone(sql, { olderThanMs: 1, batchSize: 0 }), RangeError);
     await assert.rejects(() => pruneDone(sql, { olderThanMs: 1, batchSize: 1.5 }), RangeError);
+  });
+});
+
+Deno.test("pruneDone() with status dead deletes dead events that died before the cutoff, nothing else", async () => {
+  await withMigratedDatabase(async ({ sql }) => {
+    const { keep } = await fixture(sql);
+    const deadOld = [
+      await insertEvent(sql, { status: "dead", receivedAgo: "40 days", attempts: 1 }),
+      await insertEvent(sql, { status: "dead", receivedAgo: "40 days", attempts: 1 }),
+    ];
+    await sql`update inbound_events set processed_at = now() - interval '31 days'
+      where id = any(${deadOld.map(String)}::bigint[])`;
+    await sql`update inbound_events set processed_at = now() - interval '1 day'
+      where status = 'dead' and processed_at is null`;
+    const before = await ids(sql);
+    const result = await pruneDone(sql, { olderThanMs: 30 * DAY, status: "dead", batchSize: 1 });
+    assert.equal(result.deleted, 2);
+    assert.deepEqual(await ids(sql), before.filter((id) => !deadOld.includes(id)));
+    assert.ok(keep.every((id) => before.includes(id)));
+  });
+});
+
+Deno.test("pruneDone() reads the finished events' index, in order, without sorting", async () => {
+  await withMigratedDatabase(async ({ sql }) => {
+    await sql`set enable_seqscan = off`;
+    for (const status of ["done", "dead"]) {
+      const plan = await sql.unsafe(
+        `explain select id from inbound_events
+         where status = '${status}' and processed_at < now()
+           and (processed_at, id) > (now() - interval '1 year', 0::bigint)
+         order by processed_at, id limit 100`,
+      );
+      const text = plan.map((r) => r["QUERY PLAN"]).join("\n");
+      assert.match(text, /Index (Only )?Scan using inbound_events_finished_idx/, text);
+      assert.doesNotMatch(text, /Sort/, text);
+    }
+  });
+});
+
+Deno.test("recordOutcomes() stamps processed_at on dead events: when they died", async () => {
+  await withMigratedDatabase(async ({ sql }) => {
+    const id = await insertEvent(sql, { status: "pending", receivedAgo: "1 day" });
+    const [e] = await claimEvents(sql, 1, 60_000);
+    await recordOutcomes(sql, [{ id, attempts: e.attempts, status: "dead", error: "x" }]);
+    const [r] = await sql`select processed_at > now() - interval '1 minute' as recent
+      from inbound_events where id = ${id}`;
+    assert.equal(r.recent, true);
   });
 });

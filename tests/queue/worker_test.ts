@@ -233,6 +233,39 @@ Deno.test("runWorker() prepares the next batch while the current one is written"
   assert.deepEqual(log, ["prepare 1", "prepare 11 during write", "prepare 21 during write"]);
 });
 
+Deno.test("runWorker() holds a suspect alone: no claim ahead beside it, no second suspect", async () => {
+  const suspect = (id: number): ClaimedEvent => ({ ...event(id), attempts: 2, expired: true });
+  // Two suspects at the head of the queue, then ordinary events.
+  const queue = [suspect(1), suspect(2), ...Array.from({ length: 20 }, (_, i) => event(i + 3))];
+  const inFlight = new Set<bigint>();
+  const overlaps: string[] = [];
+  const stats = await runWorker(
+    deps({
+      claim: (limit, _loop, { suspects }) => {
+        // As the SQL does: a suspect at the head comes alone, or nothing.
+        if (queue[0]?.expired) return Promise.resolve(suspects ? queue.splice(0, 1) : []);
+        const n = queue.findIndex((e) => e.expired);
+        return Promise.resolve(queue.splice(0, Math.min(limit, n === -1 ? queue.length : n)));
+      },
+      prepare: (b) => Promise.resolve(b),
+      // A real timer: an idle loop waits while the other holds the suspect.
+      sleep: () => new Promise((r) => setTimeout(r, 1)),
+      process: async (b) => {
+        for (const e of b) inFlight.add(e.id);
+        if (b.some((e) => e.expired) && inFlight.size > 1) overlaps.push([...inFlight].join(","));
+        await new Promise((r) => setTimeout(r, 2));
+        for (const e of b) inFlight.delete(e.id);
+        return ok(b);
+      },
+    }),
+    { ...base, concurrency: 2, batchSize: 5 },
+    new AbortController().signal,
+  );
+  assert.equal(stats.done, 22);
+  assert.equal(stats.stoppedBy, "drained");
+  assert.deepEqual(overlaps, [], "a suspect was processed beside other events");
+});
+
 Deno.test("runWorker() gives back a batch claimed ahead when it stops", async () => {
   const q = fakeQueue(100);
   const controller = new AbortController();
@@ -291,4 +324,40 @@ Deno.test("runWorker() survives a failing prepare: the batch is processed withou
   assert.equal(stats.done, 20);
   assert.deepEqual(seen, [undefined, undefined]);
   assert.equal(errors.length, 2);
+});
+
+Deno.test("runWorker() with maxErrors stops after that many consecutive errors", async () => {
+  let calls = 0;
+  const stats = await runWorker(
+    deps({
+      claim: () => {
+        calls++;
+        // One success between errors resets the count.
+        if (calls === 3) return Promise.resolve([event(1)]);
+        return Promise.reject(Object.assign(new Error("down"), { code: "ECONNREFUSED" }));
+      },
+    }),
+    { ...base, lookahead: false, maxErrors: 3 },
+    new AbortController().signal,
+  );
+  assert.equal(stats.stoppedBy, "errors");
+  assert.equal(stats.errors, 5, "2 errors, a batch, then 3 errors");
+  assert.equal(stats.done, 1);
+});
+
+Deno.test("runWorker() stops every loop and throws a fatal error", async () => {
+  const fatal = Object.assign(new Error("relation does not exist"), { code: "42P01" });
+  let calls = 0;
+  await assert.rejects(
+    runWorker(
+      deps({
+        claim: () => (calls++, Promise.reject(fatal)),
+        isFatal: (err) => err === fatal,
+      }),
+      { ...base, drain: false, concurrency: 3 },
+      new AbortController().signal,
+    ),
+    (err) => err === fatal,
+  );
+  assert.ok(calls <= 3, `claimed ${calls} times: no retry after a fatal error`);
 });

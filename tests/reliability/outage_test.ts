@@ -185,3 +185,28 @@ Deno.test("convo work: every backend terminated mid-batch; the worker reconnects
     });
   });
 });
+
+Deno.test("convo work --drain: PostgreSQL gone for good mid-run; it gives up after --max-errors, exit 1", async () => {
+  await withCluster(async (cluster) => {
+    const url = cluster.url();
+    await prepareDatabase(url);
+    await withSql(url, (sql) => seedManyEvents(sql, lines("e", 40)));
+    const blocker = await holdCustomers(url);
+    await withWorker(url, ["--drain", ...FAST, "--max-errors", "4"], async (w) => {
+      await withSql(url, (sql) =>
+        until("the drain waits inside its batch", async () => {
+          const [r] = await sql`
+            select count(*)::int as n from pg_stat_activity
+            where application_name = 'convo work' and wait_event_type = 'Lock'`;
+          return r.n > 0;
+        }, 30_000));
+      await blocker.release().catch(() => {});
+      await cluster.stop("immediate");
+      const status = await w.wait(60_000, "with the server gone");
+      assert.equal(status.code, 1, w.stderr());
+      assert.match(w.stderr(), /^error: gave up after 4 consecutive database errors: /m);
+      assert.match(w.stdout(), /stopped: errors/);
+      assert.doesNotMatch(w.stderr(), /^\s+at /m, "no stack trace");
+    });
+  });
+});

@@ -94,6 +94,14 @@ export function connectionError(err: unknown, target: Target): ConvoError | unde
         `the server at ${where} has no free connections`,
         "lower --concurrency or raise max_connections",
       );
+    case "42P01":
+      // undefined_table: a query for a table the schema should hold.
+      return make(
+        `the database '${target.database}' at ${where} lacks convo's tables (${
+          typeof e.message === "string" ? e.message : "undefined table"
+        })`,
+        "run convo migrate up (convo migrate status shows what is pending)",
+      );
     case "SASL_SIGNATURE_MISMATCH":
     case "AUTH_TYPE_NOT_IMPLEMENTED":
       return make(

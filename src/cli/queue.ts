@@ -12,6 +12,8 @@ import { pruneDone } from "../queue/prune.ts";
 import { retryDead } from "../queue/retry.ts";
 import { maskText } from "../log/redact.ts";
 import { type DeadEvent, type QueueStatus, queueStatus } from "../queue/status.ts";
+import { checkMetricsPath } from "../queue/live_metrics.ts";
+import { renderQueueGauges, writeMetricsFile } from "../queue/metrics.ts";
 import { type Column, formatRows } from "./_format.ts";
 import { parseDurationOption, parseIntOption } from "./_options.ts";
 import type { Context } from "./context.ts";
@@ -119,7 +121,12 @@ export function queueCommand(ctx: Context): Command {
         "the 5 most recent dead events (addresses in their errors masked).",
     )
     .option("--json", "print one JSON object (ids as strings, ages in seconds)")
+    .option(
+      "--metrics-file <path>",
+      "also write the queue gauges there, Prometheus text (node_exporter textfile; for cron)",
+    )
     .action(async (opts) => {
+      if (opts.metricsFile !== undefined) await checkMetricsPath(opts.metricsFile);
       const status = await withDatabase(
         ctx.config(),
         ctx.logger(),
@@ -129,6 +136,9 @@ export function queueCommand(ctx: Context): Command {
       ctx.io.stdout(
         opts.json ? JSON.stringify(statusJson(status)) + "\n" : statusText(status),
       );
+      if (opts.metricsFile !== undefined) {
+        await writeMetricsFile(opts.metricsFile, renderQueueGauges(status));
+      }
     });
 
   cmd.command("retry")

@@ -7,7 +7,9 @@ import { Command } from "@commander-js/extra-typings";
 import { formatDuration } from "../duration.ts";
 import { UsageError } from "../errors.ts";
 import { startWork } from "../ingest/work.ts";
+import { checkMetricsPath } from "../queue/live_metrics.ts";
 import type { WorkerStats } from "../queue/worker.ts";
+import { type Progress, startProgress } from "./_progress.ts";
 import { parseDurationOption, parseIntOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
@@ -47,7 +49,10 @@ export function workCommand(ctx: Context): Command {
       "idle wait between polls when no notification arrives",
       "1s",
     )
-    .option("--metrics-file <path>", "write Prometheus text metrics here (node_exporter textfile)")
+    .option(
+      "--metrics-file <path>",
+      "write Prometheus text metrics here (node_exporter textfile): worker counters and queue gauges",
+    )
     .action(async (opts) => {
       const batchSize = parseIntOption("--batch-size", opts.batchSize, { min: 1, max: 10_000 });
       const concurrency = parseIntOption("--concurrency", opts.concurrency, { min: 1, max: 64 });
@@ -67,6 +72,9 @@ export function workCommand(ctx: Context): Command {
       const maxAttempts = parseIntOption("--max-attempts", opts.maxAttempts, { min: 1, max: 1000 });
       const retryDelayMs = parseDurationOption("--retry-delay", opts.retryDelay);
       const pollMs = parseDurationOption("--poll-interval", opts.pollInterval);
+      if (opts.metricsFile !== undefined) await checkMetricsPath(opts.metricsFile);
+      // Drain: a bar on a terminal, else a progress line every few seconds.
+      let progress: Progress | undefined;
       const stats = await startWork(ctx.config(), ctx.logger(), {
         drain: !!opts.drain,
         batchSize,
@@ -78,7 +86,17 @@ export function workCommand(ctx: Context): Command {
         retryDelayMs,
         pollMs,
         metricsFile: opts.metricsFile,
-      }, ctx.shutdownSignal());
+        onProgress: opts.drain
+          ? (s, total) => {
+            progress ??= startProgress(ctx.io, ctx.logger(), {
+              task: "work",
+              unit: "events",
+              total,
+            });
+            progress.update(s.claimed, { done: s.done, dead: s.dead });
+          }
+          : undefined,
+      }, ctx.shutdownSignal()).finally(() => progress?.stop());
       ctx.io.stdout(summary(stats) + "\n");
     });
 }

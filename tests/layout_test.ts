@@ -32,8 +32,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ["endpoints"],
   // A batch of events to rows, and `startWork()`.
   ["ingest"],
-  // Legacy rows through ingest's rules (on another branch until merged).
-  ["backfill"],
+  // Legacy rows through ingest's rules (on another branch until merged); `convo check`.
+  ["backfill", "health"],
   // The commands, and the build tasks.
   ["cli", "build"],
 ];

@@ -18,6 +18,7 @@ import {
 } from "../log/logger.ts";
 import { redactUrl } from "../log/redact.ts";
 import type { Context, Io } from "./context.ts";
+import { checkCommand } from "./check.ts";
 import { migrateCommand } from "./migrate.ts";
 import { normalizeCommand } from "./normalize.ts";
 import { enqueueCommand } from "./enqueue.ts";
@@ -67,6 +68,7 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(workCommand(ctx));
   program.addCommand(queueCommand(ctx));
   program.addCommand(queryOverviewCommand(ctx));
+  program.addCommand(checkCommand(ctx));
   return program;
 }
 

@@ -91,6 +91,7 @@ Deno.test("convo work --drain draws a bar on a terminal (script -qc), none when 
       // terminal, so this run must log, not draw.
       assert.match(await Deno.readTextFile(`${dir}/out`), /claimed 50, done 50/);
       assert.doesNotMatch(await Deno.readTextFile(`${dir}/err`), /[█░]/);
+      await seedManyEvents(sql, Array.from({ length: 50 }, (_, i) => smsLine(`U${i}`)));
       const tty = await new Deno.Command("script", {
         args: [
           "-qec",

@@ -106,7 +106,7 @@ Deno.test("convo work --drain draws a bar on a terminal (script -qc), none when 
       const transcript = await Deno.readTextFile(`${dir}/typescript`);
       assert.doesNotMatch(transcript, /work progress/);
       assert.match(transcript, /work [█░]+ \d+% \| \d+\/50 \| \d+\/s \| ETA /);
-      assert.match(transcript, /INFO  worker started/);
+      assert.match(transcript, /INFO {2}worker started/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

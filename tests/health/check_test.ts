@@ -26,9 +26,9 @@ Deno.test("convo check passes on a migrated database with endpoints and a fresh 
       "ok   queue-age",
       "ok   dead",
     ]);
-    assert.match(r.stdout, /^ok   database   reachable \(PostgreSQL \d+\.\d+, \d+ ms\)$/m);
-    assert.match(r.stdout, /^ok   endpoints  2 mapping\(s\)$/m);
-    assert.match(r.stdout, /^ok   queue-age  oldest pending 1m0\ds ≤ 15m00s$/m);
+    assert.match(r.stdout, /^ok {3}database {3}reachable \(PostgreSQL \d+\.\d+, \d+ ms\)$/m);
+    assert.match(r.stdout, /^ok {3}endpoints {2}2 mapping\(s\)$/m);
+    assert.match(r.stdout, /^ok {3}queue-age {2}oldest pending 1m0\ds ≤ 15m00s$/m);
   });
 });
 
@@ -51,7 +51,7 @@ Deno.test("convo check fails on a pending migration, exit 1", async () => {
         "m",
       ),
     );
-    assert.match(r.stdout, /^ok   endpoints/m);
+    assert.match(r.stdout, /^ok {3}endpoints/m);
   });
 });
 
@@ -64,8 +64,8 @@ Deno.test("convo check fails on a stale queue and on dead over --max-dead; --jso
 
     const stale = await runCli(["check"], { env });
     assert.equal(stale.code, 1);
-    assert.match(stale.stdout, /^FAIL queue-age  oldest pending 2h00m > 15m00s; /m);
-    assert.match(stale.stdout, /^ok   dead       3 dead \(no limit/m);
+    assert.match(stale.stdout, /^FAIL queue-age {2}oldest pending 2h00m > 15m00s; /m);
+    assert.match(stale.stdout, /^ok {3}dead {7}3 dead \(no limit/m);
 
     const relaxed = await runCli(["check", "--max-queue-age", "3h", "--max-dead", "3"], { env });
     assert.equal(relaxed.code, 0, relaxed.stdout);
@@ -103,9 +103,9 @@ Deno.test("convo check with no endpoints, an unreachable database, or a bad flag
   assert.equal(down.code, 1);
   assert.match(
     down.stdout,
-    /^FAIL database   cannot connect to 127\.0\.0\.1:1: connection refused/m,
+    /^FAIL database {3}cannot connect to 127\.0\.0\.1:1: connection refused/m,
   );
-  assert.match(down.stdout, /^skip schema     database unreachable$/m);
+  assert.match(down.stdout, /^skip schema {5}database unreachable$/m);
   assert.doesNotMatch(down.stdout, /pw/);
   const bad = await runCli(["check", "--max-dead", "-1"], {
     env: { DATABASE_URL: "postgres://h/x" },

@@ -14,7 +14,7 @@ import type { Logger } from "../log/logger.ts";
 import { guardBegin } from "./_safe_begin.ts";
 import { serverOffersTls } from "./_tls_probe.ts";
 import { startEmbedded } from "./embedded.ts";
-import { connectionError, type Target } from "./errors.ts";
+import { connectionError, schemaError, type Target } from "./errors.ts";
 
 /** The postgres.js client type used throughout convo (bigint as BigInt). */
 export type Sql = postgres.Sql<{ bigint: bigint }>;
@@ -268,7 +268,7 @@ export async function withDatabase<T>(
     return await fn(db);
   } catch (err) {
     if (err instanceof ConvoError) throw err;
-    throw connectionError(err, db.target) ?? err;
+    throw connectionError(err, db.target) ?? schemaError(err, db.target) ?? err;
   } finally {
     await db.close().catch((err) => logger.debug("close failed", { error: err }));
   }

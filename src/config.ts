@@ -28,12 +28,34 @@ export const ENV_VARS = {
   CONVO_IDLE_IN_TRANSACTION_TIMEOUT:
     "the server ends a session idle inside a transaction this long (default 60s; 0: never)",
   CONVO_SHUTDOWN_GRACE: "after SIGTERM/SIGINT, exit anyway after this long (default 30s)",
+  PGSSLMODE: "TLS to the server when the URL has no sslmode: disable|allow|prefer|require|" +
+    "verify-ca|verify-full (default: disable)",
 } as const;
+
+/**
+ * The `sslmode` values convo accepts (libpq's). What each does in convo:
+ * `disable` no TLS; `allow` and `prefer` TLS when the server offers it, else
+ * plain; `require` TLS without checking the certificate; `verify-ca` and
+ * `verify-full` TLS with the certificate checked against the system's CAs and
+ * the host name (postgres.js checks the name for both).
+ */
+export const SSL_MODES = [
+  "disable",
+  "allow",
+  "prefer",
+  "require",
+  "verify-ca",
+  "verify-full",
+] as const;
+/** One of {@link SSL_MODES}. */
+export type SslMode = typeof SSL_MODES[number];
 
 /** Resolved configuration. Frozen. */
 export interface Config {
   /** PostgreSQL URL; `undefined` means the embedded database. */
   readonly databaseUrl?: string;
+  /** TLS mode: the URL's `sslmode`, else `PGSSLMODE`; `undefined`: none given (no TLS). */
+  readonly sslMode?: SslMode;
   /** The database URL with its password replaced, safe to print. */
   readonly databaseLabel: string;
   /** Directory of the embedded database. */
@@ -92,6 +114,21 @@ function postgresUrl(value: string, ctx: z.RefinementCtx): void {
     return;
   }
   const url = new URL(value.trim());
+  const escapes = [url.username, url.password, url.hostname, url.pathname];
+  if (escapes.some((part) => !decodes(part))) {
+    // postgres.js decodes these with decodeURIComponent, which throws a bare
+    // "URI malformed" on `%zz`.
+    ctx.addIssue({
+      code: "custom",
+      message: "a malformed percent-escape (% must be followed by two hex digits; write % as %25)",
+    });
+    return;
+  }
+  const mode = url.searchParams.get("sslmode");
+  if (mode !== null && !(SSL_MODES as readonly string[]).includes(mode)) {
+    ctx.addIssue({ code: "custom", message: `sslmode must be one of ${SSL_MODES.join(", ")}` });
+    return;
+  }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
     ctx.addIssue({
       code: "custom",
@@ -99,6 +136,15 @@ function postgresUrl(value: string, ctx: z.RefinementCtx): void {
     });
   } else if (url.port !== "" && !(Number(url.port) > 0 && Number(url.port) < 65536)) {
     ctx.addIssue({ code: "custom", message: "its port is not a number from 1 to 65535" });
+  }
+}
+
+function decodes(part: string): boolean {
+  try {
+    decodeURIComponent(part);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -116,10 +162,20 @@ const duration = (max: number) =>
     return z.NEVER;
   });
 
+function sslModeOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).searchParams.get("sslmode") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const nonEmpty = (v: string | undefined) => (v === undefined || v.trim() === "" ? undefined : v);
 
 const schema = z.object({
   databaseUrl: z.string().superRefine(postgresUrl).optional(),
+  sslMode: z.enum(SSL_MODES).optional(),
   dataDir: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS),
   logFormat: z.enum(LOG_FORMATS),
@@ -139,6 +195,7 @@ const schema = z.object({
 
 const SOURCE: Record<string, string> = {
   databaseUrl: "--database-url / DATABASE_URL",
+  sslMode: "PGSSLMODE",
   dataDir: "CONVO_DATA_DIR",
   logLevel: "--log-level / CONVO_LOG_LEVEL",
   logFormat: "--log-format / CONVO_LOG_FORMAT",
@@ -172,8 +229,26 @@ export function resolveConfig(
   env: Record<string, string | undefined>,
   options: { stderrIsTerminal?: boolean } = {},
 ): Config {
+  // Set but empty is a mistake (an unset variable in a unit file, `--database-url "$URL"`
+  // with URL unset), not a wish for the embedded database: that would quietly write
+  // somewhere else than the operator thinks.
+  const given = flags.databaseUrl !== undefined
+    ? { value: flags.databaseUrl, from: "--database-url" }
+    : env.DATABASE_URL !== undefined
+    ? { value: env.DATABASE_URL, from: "DATABASE_URL" }
+    : undefined;
+  if (given && given.value.trim() === "") {
+    throw new UsageError(`${given.from} is empty`, {
+      hint: "give a postgres:// URL, or leave it unset (unset, not empty) to use the embedded " +
+        "database",
+    });
+  }
+  const databaseUrl = given?.value.trim();
   const raw = {
-    databaseUrl: nonEmpty(flags.databaseUrl) ?? nonEmpty(env.DATABASE_URL),
+    databaseUrl,
+    sslMode: databaseUrl === undefined
+      ? undefined
+      : sslModeOf(databaseUrl) ?? nonEmpty(env.PGSSLMODE),
     dataDir: nonEmpty(env.CONVO_DATA_DIR) ?? ".convo",
     logLevel: flags.logLevel ?? nonEmpty(env.CONVO_LOG_LEVEL) ?? "info",
     logFormat: flags.logFormat ?? nonEmpty(env.CONVO_LOG_FORMAT) ??

@@ -16,7 +16,8 @@ Deno.test("resolveConfig() takes flags over environment over defaults", () => {
 });
 
 Deno.test("resolveConfig() without a URL means the embedded database", () => {
-  const c = resolveConfig({}, { DATABASE_URL: "  ", CONVO_DATA_DIR: "/var/lib/convo" });
+  // Unset, not empty: an empty DATABASE_URL is an error (tests/cli/errors_test.ts).
+  const c = resolveConfig({}, { CONVO_DATA_DIR: "/var/lib/convo" });
   assert.equal(c.databaseUrl, undefined);
   assert.equal(c.databaseLabel, "embedded (/var/lib/convo)");
 });

@@ -36,8 +36,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ["conversations", "overview"],
   // A batch of events to rows, and `startWork()`.
   ["ingest"],
-  // Legacy rows through ingest's rules.
-  ["backfill"],
+  // Legacy rows through ingest's rules; `convo check`.
+  ["backfill", "health"],
   // The commands, and the build tasks.
   ["cli", "build"],
 ];

@@ -16,8 +16,15 @@ export interface Io {
   stderr(text: string): void;
   /** Standard input as a byte stream. */
   stdin(): ReadableStream<Uint8Array>;
-  /** Whether standard error is a terminal (chooses the default log format). */
+  /**
+   * Whether standard error is a terminal: chooses the default log format, and
+   * a progress bar over periodic progress log lines.
+   */
   stderrIsTerminal: boolean;
+  /** Whether standard input is a terminal (enqueue then says it is waiting for it). */
+  stdinIsTerminal?: boolean;
+  /** The terminal's width in columns, when standard error is one. */
+  columns?: number;
   /** The environment (read only by `config.ts`). */
   env: Record<string, string | undefined>;
   /** The working directory. */

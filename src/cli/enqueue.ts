@@ -15,9 +15,12 @@ import {
   enqueue,
   type EnqueueSource,
   type EnqueueSummary,
+  type InvalidLine,
 } from "../queue/enqueue.ts";
 import { parseChoice, parseIntOption } from "./_options.ts";
 import type { Context } from "./context.ts";
+import { startProgress } from "./_progress.ts";
+import { quotePath } from "./_quote.ts";
 
 const INPUT_HELP = `
 Input: one event per line (NDJSON), UTF-8, LF or CRLF line endings.
@@ -28,13 +31,59 @@ The idempotency key defaults to <event_type>:<provider message id>; a key alread
 is counted as a duplicate, not stored twice. Blank lines are skipped. A line over
 CONVO_MAX_PAYLOAD_BYTES is rejected. U+0000 in a string becomes U+FFFD (counted).
 
-Each invalid line is reported on stderr as <file>:<line>: <reason> (stdin for -); the
-summary goes to stdout. Exit code 2 if any line was invalid, valid lines being stored
+Each invalid line is reported on stderr as <file>:<line>: <reason> (stdin for -), or,
+with --json or --log-format json, as a JSON log line {"msg":"invalid line","file",
+"line","reason"}; the summary goes to stdout. Exit code 2 if any line was invalid, valid lines being stored
 all the same (with --strict: nothing is stored).`;
 
 const STDIN = "-";
 
-async function openSources(ctx: Context, files: string[]): Promise<EnqueueSource[]> {
+/** Bytes read so far from the file inputs, and their total size when known. */
+interface InputMeter {
+  read: number;
+  total: number | undefined;
+}
+
+/** `'name'`, or the JSON-quoted name when it holds control characters or quotes. */
+function shown(path: string): string {
+  const q = quotePath(path);
+  return q === path ? `'${path}'` : q;
+}
+
+/**
+ * A file's bytes, counted into `meter`; a read that fails (an I/O error, a
+ * file that vanished under a network mount) is the user's input problem,
+ * exit 2, not an internal error.
+ */
+function meteredFile(file: Deno.FsFile, path: string, meter: InputMeter) {
+  const reader = file.readable.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        throw new UsageError(`cannot read ${shown(path)}: ${describeOpenError(error)}`, {
+          hint: "batches sent before it were stored (run again once it reads: duplicates " +
+            "are skipped)",
+          cause: error,
+        });
+      }
+      if (chunk.done) return controller.close();
+      meter.read += chunk.value.length;
+      controller.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+async function openSources(
+  ctx: Context,
+  files: string[],
+  meter: InputMeter,
+): Promise<EnqueueSource[]> {
   const paths = files.length === 0 ? [STDIN] : files;
   if (paths.filter((p) => p === STDIN).length > 1) {
     throw new UsageError("standard input (-) is given more than once", {
@@ -42,10 +91,12 @@ async function openSources(ctx: Context, files: string[]): Promise<EnqueueSource
     });
   }
   const sources: EnqueueSource[] = [];
+  meter.total = 0;
   try {
     for (const path of paths) {
       if (path === STDIN) {
         sources.push({ name: "stdin", stream: ctx.io.stdin() });
+        meter.total = undefined;
         continue;
       }
       const full = isAbsolute(path) ? path : join(ctx.io.cwd, path);
@@ -53,7 +104,7 @@ async function openSources(ctx: Context, files: string[]): Promise<EnqueueSource
       try {
         file = await Deno.open(full, { read: true });
       } catch (error) {
-        throw new UsageError(`cannot read '${path}': ${describeOpenError(error)}`, {
+        throw new UsageError(`cannot read ${shown(path)}: ${describeOpenError(error)}`, {
           hint: "check the path; nothing was stored",
           cause: error,
         });
@@ -61,11 +112,13 @@ async function openSources(ctx: Context, files: string[]): Promise<EnqueueSource
       const info = await file.stat();
       if (info.isDirectory) {
         file.close();
-        throw new UsageError(`cannot read '${path}': it is a directory`, {
+        throw new UsageError(`cannot read ${shown(path)}: it is a directory`, {
           hint: "name NDJSON files; nothing was stored",
         });
       }
-      sources.push({ name: path, stream: file.readable });
+      if (meter.total !== undefined && info.isFile) meter.total += info.size;
+      else meter.total = undefined;
+      sources.push({ name: path, stream: meteredFile(file, path, meter) });
     }
   } catch (error) {
     await closeSources(sources);
@@ -77,7 +130,9 @@ async function openSources(ctx: Context, files: string[]): Promise<EnqueueSource
 function describeOpenError(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "no such file";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Deno.errors.IsADirectory) return "it is a directory";
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\s*\(os error \d+\)$/, "").toLowerCase();
 }
 
 /** Releases inputs that were not read to the end (the files close with their streams). */
@@ -85,6 +140,19 @@ async function closeSources(sources: EnqueueSource[]): Promise<void> {
   for (const s of sources) {
     if (s.name !== "stdin" && !s.stream.locked) await s.stream.cancel().catch(() => {});
   }
+}
+
+/** One invalid line as a JSON log line (level warn), whatever the log format. */
+function jsonReport(ctx: Context, fields: { file: string; line: number; reason: string }): void {
+  ctx.io.stderr(
+    JSON.stringify({
+      time: new Date().toISOString(),
+      level: "warn",
+      msg: "invalid line",
+      ...fields,
+    }) +
+      "\n",
+  );
 }
 
 function summaryLine(s: EnqueueSummary): string {
@@ -123,6 +191,8 @@ function summaryJson(s: EnqueueSummary): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Context } from "./context.ts";
+import { startProgress } from "./_progress.ts";
+import { quotePath } from "./_quote.ts";
  * import { enqueueCommand } from "./enqueue.ts";
  * // The context is used only when the command runs.
  * const cmd = enqueueCommand({} as Context);
@@ -141,7 +211,10 @@ export function enqueueCommand(ctx: Context): Command {
     .option("--type <type>", `every line is a raw payload of this type: ${EVENT_TYPES.join(", ")}`)
     .option("--strict", "all or nothing: one transaction, nothing stored if any line is invalid")
     .option("--batch-size <n>", "events per insert statement", String(DEFAULT_BATCH_SIZE))
-    .option("--json", "print the summary as one JSON object")
+    .option(
+      "--json",
+      "print the summary as one JSON object; invalid lines are reported as JSON lines on stderr",
+    )
     .addHelpText("after", INPUT_HELP)
     .action(async (files, opts) => {
       const type: EventType | undefined = opts.type === undefined
@@ -150,7 +223,22 @@ export function enqueueCommand(ctx: Context): Command {
       const batchSize = parseIntOption("--batch-size", opts.batchSize, { min: 1, max: 100_000 });
       const config = ctx.config();
       const logger = ctx.logger();
-      const sources = await openSources(ctx, files);
+      const meter: InputMeter = { read: 0, total: undefined };
+      const sources = await openSources(ctx, files, meter);
+      // JSON reports when the summary is JSON or every other stderr line is.
+      const report = opts.json || config.logFormat === "json"
+        ? (l: InvalidLine) => jsonReport(ctx, { file: l.source, line: l.lineNo, reason: l.reason })
+        : (l: InvalidLine) => ctx.io.stderr(`${quotePath(l.source)}:${l.lineNo}: ${l.reason}\n`);
+      if (sources.some((s) => s.name === "stdin") && ctx.io.stdinIsTerminal) {
+        // Otherwise a bare `convo enqueue` looks hung.
+        logger.info("reading standard input (a terminal): one event per line, Ctrl-D to end");
+      }
+      const progress = startProgress(ctx.io, logger, {
+        task: "enqueue",
+        unit: "bytes",
+        total: meter.total,
+      });
+      const ticker = setInterval(() => progress.update(meter.read), 250);
       let summary: EnqueueSummary;
       try {
         summary = await withDatabase(
@@ -164,10 +252,16 @@ export function enqueueCommand(ctx: Context): Command {
               batchSize,
               maxPayloadBytes: config.maxPayloadBytes,
               logger,
-              onInvalid: (l) => ctx.io.stderr(`${l.source}:${l.lineNo}: ${l.reason}\n`),
+              onInvalid: (l) => {
+                // The bar's line is rewritten; a report must not land in it.
+                if (ctx.io.stderrIsTerminal) ctx.io.stderr("\r\x1b[2K");
+                report(l);
+              },
             }),
         );
       } finally {
+        clearInterval(ticker);
+        progress.stop();
         await closeSources(sources);
       }
       ctx.io.stdout(opts.json ? summaryJson(summary) : summaryLine(summary));

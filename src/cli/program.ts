@@ -9,9 +9,16 @@ import meta from "../../deno.json" with { type: "json" };
 import { type Config, type GlobalFlags, resolveConfig } from "../config.ts";
 import { formatDuration } from "../duration.ts";
 import { ConvoError, ExitCode, UsageError } from "../errors.ts";
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type Logger } from "../log/logger.ts";
+import {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type Logger,
+} from "../log/logger.ts";
 import { redactSecrets } from "../log/redact.ts";
 import type { Context, Io } from "./context.ts";
+import { checkCommand } from "./check.ts";
 import { migrateCommand } from "./migrate.ts";
 import { normalizeCommand } from "./normalize.ts";
 import { enqueueCommand } from "./enqueue.ts";
@@ -63,6 +70,7 @@ export function buildProgram(ctx: Context): Command {
   program.addCommand(queueCommand(ctx));
   program.addCommand(queryOverviewCommand(ctx));
   program.addCommand(backfillConversationsCommand(ctx));
+  program.addCommand(checkCommand(ctx));
   return program;
 }
 
@@ -78,6 +86,36 @@ function configureTree(cmd: Command, io: Io): void {
   for (const sub of cmd.commands) configureTree(sub as unknown as Command, io);
 }
 
+/**
+ * An ordinary failure of the machine rather than of convo: an output that went
+ * away, a full disk. Said plainly, exit 1, never "internal error".
+ */
+function systemError(err: unknown): ConvoError | undefined {
+  const e = err as { code?: unknown; name?: unknown; stream?: unknown } | undefined;
+  if (!(err instanceof Error)) return undefined;
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  const where = typeof e?.stream === "string" ? e.stream : "an output";
+  if (err instanceof Deno.errors.BrokenPipe || code === "EPIPE") {
+    return new ConvoError(`${where} was closed before convo finished writing (broken pipe)`, {
+      hint: "what was done before is kept; send the output somewhere that stays open",
+      cause: err,
+    });
+  }
+  if (code === "ENOSPC") {
+    return new ConvoError(`no space left on the device while writing ${where}`, {
+      hint: "free some space and run again",
+      cause: err,
+    });
+  }
+  if (code === "EDQUOT") {
+    return new ConvoError(`disk quota exceeded while writing ${where}`, {
+      hint: "free some space and run again",
+      cause: err,
+    });
+  }
+  return undefined;
+}
+
 function describeError(err: unknown, debug: boolean): { message: string; hint?: string } {
   if (err instanceof UsageError || err instanceof ConvoError) {
     return { message: err.message, hint: err.hint };
@@ -89,20 +127,57 @@ function describeError(err: unknown, debug: boolean): { message: string; hint?: 
   };
 }
 
-function printError(io: Io, json: Logger | undefined, err: unknown, debug: boolean): void {
+/** The stacks of an error and its causes, passwords redacted. */
+function stacks(err: unknown): string[] {
+  const out: string[] = [];
+  let cause: unknown = err;
+  while (cause instanceof Error && out.length < 10) {
+    if (cause.stack) out.push(redactSecrets(cause.stack));
+    cause = cause.cause;
+  }
+  return out;
+}
+
+function printError(io: Io, format: LogFormat, err: unknown, debug: boolean): void {
   const { message, hint } = describeError(err, debug);
-  if (json) {
-    json.error(message, hint ? { hint } : undefined);
-  } else {
-    io.stderr(`error: ${message}${hint ? `; ${hint}` : ""}\n`);
-  }
-  if (debug) {
-    let cause: unknown = err;
-    while (cause instanceof Error) {
-      if (cause.stack) io.stderr(redactSecrets(cause.stack) + "\n");
-      cause = cause.cause;
+  try {
+    if (format === "json") {
+      // Everything in one object: a JSON stream never gets a raw line.
+      const json = createLogger({ level: "error", format: "json", write: (l) => io.stderr(l) });
+      json.error(message, {
+        ...(hint && { hint }),
+        ...(debug && { stack: stacks(err).join("\ncaused by: ") }),
+      });
+      return;
     }
+    io.stderr(`error: ${message}${hint ? `; ${hint}` : ""}\n`);
+    if (debug) { for (const stack of stacks(err)) io.stderr(stack + "\n"); }
+  } catch {
+    // Standard error itself is gone (closed, or the disk is full): the exit
+    // code is all that is left to say it.
   }
+}
+
+/**
+ * The log format before the configuration is resolved (a usage error in the
+ * flags, a bad setting): `--log-format` if given and valid, else
+ * `CONVO_LOG_FORMAT`, else as the configuration would choose.
+ */
+function earlyLogFormat(argv: readonly string[], io: Io): LogFormat {
+  const valid = (v: string | undefined): v is LogFormat =>
+    (LOG_FORMATS as readonly string[]).includes(v ?? "");
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--") break;
+    const v = argv[i] === "--log-format"
+      ? argv[i + 1]
+      : argv[i].startsWith("--log-format=")
+      ? argv[i].slice("--log-format=".length)
+      : undefined;
+    if (valid(v)) return v;
+  }
+  const env = io.env.CONVO_LOG_FORMAT?.trim();
+  if (valid(env)) return env;
+  return io.stderrIsTerminal ? "pretty" : "json";
 }
 
 /**
@@ -185,7 +260,10 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
     await Promise.race([program.parseAsync(argv, { from: "user" }), fatal.promise]);
     return ctx.exitCode;
   } catch (err) {
-    const debug = config?.logLevel === "debug";
+    const debug = config?.logLevel === "debug" ||
+      (!config && argv.includes("--log-level") &&
+        argv[argv.indexOf("--log-level") + 1] === "debug");
+    const format = config?.logFormat ?? earlyLogFormat(argv, io);
     if (err instanceof CommanderError) {
       if (
         err.code === "commander.helpDisplayed" || err.code === "commander.version" ||
@@ -198,12 +276,13 @@ export async function run(argv: string[], io: Io, options: RunOptions = {}): Pro
         // `convo` or `convo migrate` alone: the help went to stderr.
         return ExitCode.Usage;
       }
-      printError(io, undefined, new UsageError(message, { hint: "see --help" }), false);
+      printError(io, format, new UsageError(message, { hint: "see --help" }), false);
       return ExitCode.Usage;
     }
+    const known = systemError(err) ?? err;
     // In JSON mode the error is a log line like any other; otherwise one plain line.
-    printError(io, config?.logFormat === "json" ? logger : undefined, err, debug);
-    if (err instanceof UsageError || err instanceof ConvoError) return err.exitCode;
+    printError(io, format, known, debug);
+    if (known instanceof UsageError || known instanceof ConvoError) return known.exitCode;
     return ExitCode.Failed;
   } finally {
     clearTimeout(graceTimer);

@@ -20,6 +20,8 @@ import { retryDead } from "../queue/retry.ts";
 import { EVENT_STATUSES, type EventSelector, type EventStatus } from "../queue/select.ts";
 import { type EventDetail, type ProducedMessage, showEvent } from "../queue/show.ts";
 import { type DeadEvent, type QueueStatus, queueStatus } from "../queue/status.ts";
+import { checkMetricsPath } from "../queue/live_metrics.ts";
+import { renderQueueGauges, writeMetricsFile } from "../queue/metrics.ts";
 import { type Column, formatRows, OUTPUT_FORMATS } from "./_format.ts";
 import { parseAgeOption, parseChoice, parseIntOption } from "./_options.ts";
 import { nextPageLine, type PageFlags } from "./_page.ts";
@@ -292,7 +294,12 @@ export function queueCommand(ctx: Context): Command {
         "the 5 most recent dead events (addresses in their errors masked).",
     )
     .option("--json", "print one JSON object (ids as strings, ages in seconds)")
+    .option(
+      "--metrics-file <path>",
+      "also write the queue gauges there, Prometheus text (node_exporter textfile; for cron)",
+    )
     .action(async (opts) => {
+      if (opts.metricsFile !== undefined) await checkMetricsPath(opts.metricsFile);
       const status = await withDatabase(
         ctx.config(),
         ctx.logger(),
@@ -302,6 +309,9 @@ export function queueCommand(ctx: Context): Command {
       ctx.io.stdout(
         opts.json ? JSON.stringify(statusJson(status)) + "\n" : statusText(status),
       );
+      if (opts.metricsFile !== undefined) {
+        await writeMetricsFile(opts.metricsFile, renderQueueGauges(status));
+      }
     });
 
   cmd.command("list")

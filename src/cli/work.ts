@@ -9,7 +9,9 @@ import { ConvoError, UsageError } from "../errors.ts";
 import v8 from "node:v8";
 import { batchBytesBudget } from "../ingest/memory.ts";
 import { DEFAULT_DRAIN_MAX_ERRORS, startWork } from "../ingest/work.ts";
+import { checkMetricsPath } from "../queue/live_metrics.ts";
 import type { WorkerStats } from "../queue/worker.ts";
+import { type Progress, startProgress } from "./_progress.ts";
 import { parseDurationOption, parseIntOption } from "./_options.ts";
 import type { Context } from "./context.ts";
 
@@ -55,7 +57,10 @@ export function workCommand(ctx: Context): Command {
       "idle wait between polls when no notification arrives",
       "1s",
     )
-    .option("--metrics-file <path>", "write Prometheus text metrics here (node_exporter textfile)")
+    .option(
+      "--metrics-file <path>",
+      "write Prometheus text metrics here (node_exporter textfile): worker counters and queue gauges",
+    )
     .option(
       "--max-errors <n>",
       `stop (exit 1) after this many consecutive database errors (default ${DEFAULT_DRAIN_MAX_ERRORS} ` +
@@ -91,6 +96,9 @@ export function workCommand(ctx: Context): Command {
       const maxErrors = opts.maxErrors === undefined
         ? undefined
         : parseIntOption("--max-errors", opts.maxErrors, { min: 1 });
+      if (opts.metricsFile !== undefined) await checkMetricsPath(opts.metricsFile);
+      // Drain: a bar on a terminal, else a progress line every few seconds.
+      let progress: Progress | undefined;
       const stats = await startWork(ctx.config(), ctx.logger(), {
         drain: !!opts.drain,
         batchSize,
@@ -104,7 +112,17 @@ export function workCommand(ctx: Context): Command {
         metricsFile: opts.metricsFile,
         maxErrors,
         batchBytes,
-      }, ctx.shutdownSignal());
+        onProgress: opts.drain
+          ? (s, total) => {
+            progress ??= startProgress(ctx.io, ctx.logger(), {
+              task: "work",
+              unit: "events",
+              total,
+            });
+            progress.update(s.claimed, { done: s.done, dead: s.dead });
+          }
+          : undefined,
+      }, ctx.shutdownSignal()).finally(() => progress?.stop());
       ctx.io.stdout(summary(stats) + "\n");
       if (stats.stoppedBy === "errors") {
         throw new ConvoError(

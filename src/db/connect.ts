@@ -8,12 +8,13 @@
  */
 import net from "node:net";
 import postgres from "postgres";
-import type { Config } from "../config.ts";
+import type { Config, SslMode } from "../config.ts";
 import { ConvoError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { guardBegin } from "./_safe_begin.ts";
+import { serverOffersTls } from "./_tls_probe.ts";
 import { startEmbedded } from "./embedded.ts";
-import { connectionError, type Target } from "./errors.ts";
+import { connectionError, schemaError, type Target } from "./errors.ts";
 
 /** The postgres.js client type used throughout convo (bigint as BigInt). */
 export type Sql = postgres.Sql<{ bigint: bigint }>;
@@ -116,11 +117,14 @@ export function createClient(
     timeouts?: SessionTimeouts;
     /** A Unix socket to connect to instead of the URL's host (the embedded database). */
     path?: string;
+    /** TLS mode (see `SSL_MODES` in config.ts); wins over the URL's `sslmode`. */
+    sslMode?: SslMode;
   },
 ): Sql {
   const t = options.timeouts;
   const sql = postgres(url, {
     path: options.path,
+    ...(options.sslMode && { ssl: postgresSsl(options.sslMode) }),
     // Undocumented in postgres.js's types but supported (connection.js createSocket).
     ...{ socket: connectNoDelay } as Record<never, never>,
     max: options.max,
@@ -143,6 +147,25 @@ export function createClient(
     onnotice: (notice) => options.logger.debug("server notice", { notice: notice.message }),
   }) as unknown as Sql;
   return guardBegin(sql);
+}
+
+/**
+ * postgres.js's `ssl` for a libpq `sslmode`. postgres.js has no `allow` (it
+ * would try TLS and never fall back), so `allow` is `prefer`; its `verify-ca`
+ * checks the host name too, so it is `verify-full`.
+ */
+function postgresSsl(mode: SslMode): false | "prefer" | "require" | "verify-full" {
+  switch (mode) {
+    case "disable":
+      return false;
+    case "allow":
+    case "prefer":
+      return "prefer";
+    case "require":
+      return "require";
+    default:
+      return "verify-full";
+  }
 }
 
 /** The session timeouts of a command: `migrate` has its own statement limit. */
@@ -186,6 +209,7 @@ export async function openDatabase(
     connectTimeoutSeconds: config.connectTimeoutSeconds,
     logger,
     timeouts: sessionTimeouts(config, options.command),
+    sslMode: config.sslMode,
   });
   const close = async () => {
     await sql.end({ timeout: 5 });
@@ -214,6 +238,19 @@ export async function openDatabase(
     }
   } catch (err) {
     await Promise.race([close(), new Promise((r) => setTimeout(r, 1000))]).catch(() => {});
+    const mode = config.sslMode;
+    if (mode === "require" || mode === "verify-ca" || mode === "verify-full") {
+      // A server without TLS answers our TLS request with "N"; postgres.js
+      // starts the handshake anyway and reports only a lost connection.
+      if (
+        !(err instanceof ConvoError) && await serverOffersTls(target.host, target.port) === false
+      ) {
+        throw new ConvoError(
+          `the server at ${target.host}:${target.port} does not accept TLS, and sslmode is ${mode}`,
+          { hint: "enable ssl on the server, or use sslmode=prefer or disable", cause: err },
+        );
+      }
+    }
     throw connectionError(err, target) ?? err;
   } finally {
     clearTimeout(timer);
@@ -237,7 +274,7 @@ export async function withDatabase<T>(
     return await fn(db);
   } catch (err) {
     if (err instanceof ConvoError) throw err;
-    throw connectionError(err, db.target) ?? err;
+    throw connectionError(err, db.target) ?? schemaError(err, db.target) ?? err;
   } finally {
     await db.close().catch((err) => logger.debug("close failed", { error: err }));
   }

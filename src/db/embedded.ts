@@ -40,9 +40,26 @@ export async function startEmbedded(
   options: { maxConnections: number },
 ): Promise<Embedded> {
   await makeOwnerOnly(dataDir);
-  const lock = await Deno.open(`${dataDir}/lock`, { create: true, write: true });
+  const lockPath = `${dataDir}/lock`;
+  const lock = await Deno.open(lockPath, { create: true, read: true, write: true });
   try {
-    await lock.lock(true);
+    // A wait for another convo must not look like a hang: after a moment,
+    // say what is awaited and who holds it (the holder wrote its PID below).
+    const said = setTimeout(async () => {
+      const holder = (await Deno.readTextFile(lockPath).catch(() => "")).trim();
+      logger.info("waiting for the embedded database: another convo process holds its lock", {
+        dir: dataDir,
+        ...(/^\d+$/.test(holder) && { pid: Number(holder) }),
+        hint: "one process at a time owns the embedded database; stop it or wait",
+      });
+    }, 500);
+    try {
+      await lock.lock(true);
+    } finally {
+      clearTimeout(said);
+    }
+    await lock.truncate(0);
+    await lock.write(new TextEncoder().encode(`${Deno.pid}\n`));
   } catch (err) {
     lock.close();
     throw err;

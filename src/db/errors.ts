@@ -103,3 +103,30 @@ export function connectionError(err: unknown, target: Target): ConvoError | unde
   }
   return undefined;
 }
+
+/**
+ * Describes a query that failed because the schema is not there (undefined
+ * table, 42P01: a database never migrated, or the wrong database) as a
+ * {@link ConvoError} saying to migrate; `undefined` for anything else.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { schemaError } from "./errors.ts";
+ * const target = { host: "db", port: 5432, database: "app", user: "u" };
+ * const err = Object.assign(new Error('relation "inbound_events" does not exist'), {
+ *   code: "42P01",
+ * });
+ * assert.match(schemaError(err, target)?.hint ?? "", /convo migrate up/);
+ * ```
+ */
+export function schemaError(err: unknown, target: Target): ConvoError | undefined {
+  const e = (err ?? {}) as ErrorLike;
+  if (e.code !== "42P01") return undefined;
+  return new ConvoError(
+    `the database '${target.database}' at ${target.host}:${target.port} lacks convo's tables (${
+      typeof e.message === "string" ? e.message : "undefined table"
+    })`,
+    { hint: "run convo migrate up (convo migrate status shows what is pending)", cause: err },
+  );
+}

@@ -14,7 +14,9 @@ import type { Logger } from "../log/logger.ts";
 import { maskText } from "../log/redact.ts";
 import { claimEvents } from "../queue/claim.ts";
 import { extendClaims } from "../queue/extend.ts";
-import { renderMetrics, startMetricsTimer, writeMetricsFile } from "../queue/metrics.ts";
+import { type QueueGauges, queueGauges } from "../queue/gauges.ts";
+import { gaugesOrNothing, startLiveMetrics } from "../queue/live_metrics.ts";
+import { renderMetrics, renderQueueGauges, writeMetricsFile } from "../queue/metrics.ts";
 import { recordOutcomes } from "../queue/outcomes.ts";
 import { releaseEvents } from "../queue/release.ts";
 import { createWake, listenForWork } from "../queue/wake.ts";
@@ -47,6 +49,15 @@ export interface WorkOptions {
   pollMs: number;
   /** Where to write Prometheus text metrics (node_exporter textfile). */
   metricsFile?: string;
+  /** Between metrics file writes while running; default 15 s. */
+  metricsIntervalMs?: number;
+  /** Long-running: between `worker summary` info lines; default 60 s. */
+  summaryIntervalMs?: number;
+  /**
+   * Called after each batch with the statistics so far and, in drain mode,
+   * the events claimable when the run started (for a progress display).
+   */
+  onProgress?(stats: Readonly<WorkerStats>, total: number | undefined): void;
   /** Payload bytes a claim may take (see `memory.ts`); default no limit. */
   batchBytes?: number;
   /**
@@ -90,6 +101,50 @@ async function checkSchema(sql: Sql): Promise<void> {
   if (!row.ok) throw noSchemaError();
 }
 
+const ZERO: WorkerStats = {
+  claimed: 0,
+  done: 0,
+  retried: 0,
+  dead: 0,
+  inserted: 0,
+  batches: 0,
+  errors: 0,
+  released: 0,
+  elapsedMs: 0,
+  stoppedBy: "drained",
+};
+
+/**
+ * Logs a `worker summary` line every `intervalMs` with what happened since
+ * the last one (claimed, done, retried, dead, errors, events/s): a
+ * long-running worker says it is alive and how it is doing.
+ */
+function startSummaries(
+  log: Logger,
+  current: () => WorkerStats,
+  intervalMs: number,
+): () => void {
+  let last = current();
+  let lastAt = performance.now();
+  const timer = setInterval(() => {
+    const now = current();
+    const at = performance.now();
+    const seconds = (at - lastAt) / 1000;
+    log.info("worker summary", {
+      since_s: Math.round(seconds),
+      claimed: now.claimed - last.claimed,
+      done: now.done - last.done,
+      retried: now.retried - last.retried,
+      dead: now.dead - last.dead,
+      errors: now.errors - last.errors,
+      events_per_s: seconds > 0 ? Math.round((now.claimed - last.claimed) / seconds) : 0,
+    });
+    last = now;
+    lastAt = at;
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
 /**
  * Drains the queue into messages and conversations until drained, a limit is
  * reached, or `signal` aborts; writes the final metrics file and logs the stop.
@@ -110,6 +165,17 @@ export async function startWork(
   const metrics = options.metricsFile;
   let latest: WorkerStats | undefined;
   let lastError: string | undefined;
+  // Every database error the worker meets (claims, batches, heartbeats), counted
+  // here as they happen: the worker's own statistics arrive only with a batch,
+  // and in an outage no batch comes while this counter is what an alert watches.
+  let errorsSeen = 0;
+  const started = performance.now();
+  const current = (): WorkerStats => ({
+    ...(latest ?? ZERO),
+    errors: Math.max(errorsSeen, latest?.errors ?? 0),
+    elapsedMs: performance.now() - started,
+  });
+  let finalGauges: QueueGauges | undefined;
 
   const stats = await withDatabase(
     config,
@@ -135,10 +201,23 @@ export async function startWork(
         sql,
         (err) => log.warn("cannot LISTEN; polling only", { error: errorText(err) }),
       );
-      const stopMetrics = metrics && !drain
-        ? startMetricsTimer(metrics, () => latest, {
+      const readGauges = () => queueGauges(sql);
+      const live = metrics && !drain
+        ? startLiveMetrics(metrics, {
+          stats: current,
+          gauges: readGauges,
+          intervalMs: options.metricsIntervalMs,
           onError: (err) => log.warn("cannot write the metrics file", { error: errorText(err) }),
         })
+        : undefined;
+      const stopSummaries = drain
+        ? undefined
+        : startSummaries(log, current, options.summaryIntervalMs ?? 60_000);
+      // Drain: how much there is, for the progress display.
+      const total = drain && options.onProgress
+        ? await gaugesOrNothing(readGauges, 5000).then((g) =>
+          g ? g.pending - g.scheduled + g.expired : undefined
+        )
         : undefined;
       log.info("worker started", {
         mode: drain ? "drain" : "long-running",
@@ -189,8 +268,12 @@ export async function startWork(
             await extendClaims(sql, batch, visibilityMs);
           },
           waitForWork: wake.waitForWork,
-          onBatch: (s) => (latest = s),
+          onBatch: (s) => {
+            latest = s;
+            options.onProgress?.(s, total);
+          },
           onError: (err) => {
+            errorsSeen++;
             lastError = maskText(errorText(err));
             if (!isNoSchema(err)) log.error("database error; retrying", { error: lastError });
           },
@@ -209,12 +292,20 @@ export async function startWork(
           throw isNoSchema(err) ? noSchemaError(err) : err;
         });
       } finally {
-        stopMetrics?.();
+        stopSummaries?.();
+        await live?.stop();
+        if (metrics) finalGauges = await gaugesOrNothing(readGauges, 5000);
         await wake.close();
       }
     },
   );
-  if (metrics) await writeMetricsFile(metrics, renderMetrics(stats, { running: false }));
+  if (metrics) {
+    await writeMetricsFile(
+      metrics,
+      renderMetrics({ ...stats, errors: Math.max(stats.errors, errorsSeen) }, { running: false }) +
+        renderQueueGauges(finalGauges),
+    );
+  }
   const memory = Deno.memoryUsage();
   log.info("worker stopped", {
     ...stats,

@@ -71,6 +71,15 @@ export async function createMigrationFiles(
   name: string,
   options: { simple?: boolean; now?: Date } = {},
 ): Promise<string[]> {
+  const info = await Deno.stat(dir).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw err;
+  });
+  if (info && !info.isDirectory) {
+    throw new UsageError(`invalid --dir: '${dir}' is a file, not a directory`, {
+      hint: "name the directory that holds the migrations (default: migrations)",
+    });
+  }
   await Deno.mkdir(dir, { recursive: true });
   const existing: string[] = [];
   for await (const e of Deno.readDir(dir)) existing.push(e.name);

@@ -351,8 +351,9 @@ class Sender {
   async submit(pending: BatchRows): Promise<BatchRows> {
     await this.inFlight.freeSlot();
     this.rethrow();
-    // In strict mode nothing will be kept once a line is invalid: stop writing.
-    if (this.options.strict && this.counts.invalid > 0) return emptyRows();
+    // In strict mode nothing is kept once a line is invalid, but the rows are still
+    // sent (and rolled back at the end): only the database can tell which of them it
+    // refuses, and --strict reports every invalid line.
     let { send, hold } = this.inFlight.split(pending);
     if (send.elements.length === 0) {
       // Every row waits on a batch in flight (a file of one key, say): wait for those

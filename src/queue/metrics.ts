@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { QueueGauges } from "./gauges.ts";
 import type { WorkerStats } from "./worker.ts";
 
 /**
@@ -104,4 +105,53 @@ export function startMetricsTimer(
     }
   }, options.intervalMs ?? 15_000);
   return () => clearInterval(timer);
+}
+
+/**
+ * Renders the queue's gauges (`queue/gauges.ts`) in Prometheus text format;
+ * `undefined` (the database could not be asked) renders only
+ * `convo_queue_gauges_ok 0`, so an alert can tell "no data" from "empty".
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { renderQueueGauges } from "./metrics.ts";
+ * const text = renderQueueGauges({
+ *   pending: 5, scheduled: 1, processing: 2, expired: 0, dead: 3, oldestPendingAgeSeconds: 42.5,
+ * }, { now: 1700000000000 });
+ * assert.match(text, /^convo_queue_events\{state="dead"\} 3$/m);
+ * assert.match(text, /^convo_queue_oldest_pending_age_seconds 42\.5$/m);
+ * assert.match(text, /^convo_queue_gauges_ok 1$/m);
+ * ```
+ */
+export function renderQueueGauges(
+  gauges: QueueGauges | undefined,
+  options: { now?: number } = {},
+): string {
+  const now = options.now ?? Date.now();
+  const lines = [
+    "# HELP convo_queue_gauges_ok 1 if the queue gauges below were read, 0 if the database could not be asked.",
+    "# TYPE convo_queue_gauges_ok gauge",
+    `convo_queue_gauges_ok ${gauges ? 1 : 0}`,
+  ];
+  if (gauges) {
+    lines.push(
+      "# HELP convo_queue_events Events in the queue by state (scheduled: pending, backing off; expired: processing, claim timed out).",
+      "# TYPE convo_queue_events gauge",
+      ...(["pending", "scheduled", "processing", "expired", "dead"] as const).map((s) =>
+        `convo_queue_events{state="${s}"} ${gauges[s]}`
+      ),
+      "# HELP convo_queue_oldest_pending_age_seconds Age of the oldest pending event claimable now (0: none).",
+      "# TYPE convo_queue_oldest_pending_age_seconds gauge",
+      `convo_queue_oldest_pending_age_seconds ${
+        Number((gauges.oldestPendingAgeSeconds ?? 0).toFixed(3))
+      }`,
+    );
+  }
+  lines.push(
+    "# HELP convo_queue_last_update_timestamp_seconds When the queue gauges were written.",
+    "# TYPE convo_queue_last_update_timestamp_seconds gauge",
+    `convo_queue_last_update_timestamp_seconds ${Math.floor(now / 1000)}`,
+  );
+  return lines.join("\n") + "\n";
 }

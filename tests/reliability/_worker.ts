@@ -21,13 +21,20 @@ export interface WorkerProcess {
   wait(ms: number, what: string): Promise<Deno.CommandStatus>;
 }
 
-/** Starts `convo work ARGS` against `url`; killed when `fn` ends if still running. */
-export async function withWorker<T>(
+/** A worker started by {@link startWorker}; `dispose` kills it if still running. */
+export interface StartedWorker extends WorkerProcess {
+  /** Its process id. */
+  readonly pid: number;
+  /** Kills it (SIGKILL) if still running and waits until its output is read. */
+  dispose(): Promise<void>;
+}
+
+/** Starts `convo work ARGS` against `url`; the caller must `dispose()` it. */
+export function startWorker(
   url: string,
   args: string[],
-  fn: (w: WorkerProcess) => Promise<T>,
   env: Record<string, string> = {},
-): Promise<T> {
+): StartedWorker {
   const child = spawnCli(["work", ...args], { env: { DATABASE_URL: url, ...env } });
   let out = "";
   let err = "";
@@ -38,7 +45,8 @@ export async function withWorker<T>(
     child.stderr.pipeThrough(dec()).pipeTo(new WritableStream({ write: (s) => void (err += s) })),
   ]);
   const done = child.status.then((s) => (status = s));
-  const w: WorkerProcess = {
+  return {
+    pid: child.pid,
     stderr: () => err,
     stdout: () => out,
     exited: () => status,
@@ -54,15 +62,30 @@ export async function withWorker<T>(
       await reading;
       return r;
     },
+    async dispose() {
+      if (!status) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+        await done;
+      }
+      await reading.catch(() => {});
+    },
   };
+}
+
+/** Starts `convo work ARGS` against `url`; killed when `fn` ends if still running. */
+export async function withWorker<T>(
+  url: string,
+  args: string[],
+  fn: (w: WorkerProcess) => Promise<T>,
+  env: Record<string, string> = {},
+): Promise<T> {
+  const w = startWorker(url, args, env);
   try {
     return await fn(w);
   } finally {
-    if (!status) {
-      child.kill("SIGKILL");
-      await done;
-    }
-    await reading.catch(() => {});
+    await w.dispose();
   }
 }
 

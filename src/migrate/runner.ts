@@ -255,6 +255,7 @@ async function applyOne(sql: Sql, m: Migration): Promise<number> {
   try {
     if (m.up.noTransaction) {
       await sql.unsafe(m.up.sql);
+      await refuseInvalidIndexes(sql, m);
       await record(sql, elapsedNs());
     } else {
       await sql.begin(async (tx) => {
@@ -267,6 +268,32 @@ async function applyOne(sql: Sql, m: Migration): Promise<number> {
     throw migrationFailure(m.up, err);
   }
   return performance.now() - started;
+}
+
+/**
+ * A `create index concurrently` that fails (a lock timeout, a cancel, a
+ * duplicate) leaves an INVALID index behind, and a rerun's `if not exists` then
+ * skips it: the migration would be recorded over an index the planner never
+ * uses. So after a no-transaction migration, an invalid index it names is an
+ * error, and the ledger row is not written.
+ */
+async function refuseInvalidIndexes(sql: Sql, m: Migration): Promise<void> {
+  const rows = await sql<{ name: string }[]>`
+    select c.relname as name from pg_index i
+    join pg_class c on c.oid = i.indexrelid
+    join pg_namespace n on n.oid = c.relnamespace
+    where not i.indisvalid and n.nspname = current_schema()`;
+  const text = m.up.sql.toLowerCase();
+  const invalid = rows.map((r) => r.name).filter((name) => text.includes(name.toLowerCase()));
+  if (invalid.length === 0) return;
+  throw new ConvoError(
+    `migration ${m.versionText} (${m.up.fileName}) left index ${
+      invalid.join(", ")
+    } INVALID: a concurrent index build failed (now or in an earlier run) and was not recorded`,
+    {
+      hint: `drop it (drop index concurrently ${invalid[0]}) and run convo migrate up again`,
+    },
+  );
 }
 
 /** Options of {@link migrateDown}. */

@@ -23,6 +23,15 @@ import { until } from "../_helpers/until.ts";
 const RUNS = 8;
 const OVERVIEW_INDEX = "conversations_last_message_at_id_idx";
 
+/** The migration that builds {@link OVERVIEW_INDEX} concurrently, and the one before it. */
+function indexBuild(migrations: readonly Migration[]): { build: Migration; before: Migration } {
+  const i = migrations.findIndex((m) => m.up.sql.includes(OVERVIEW_INDEX));
+  assert.ok(i > 0, `a migration builds ${OVERVIEW_INDEX}`);
+  const build = migrations[i];
+  assert.ok(build.up.noTransaction, "it builds the index concurrently, outside a transaction");
+  return { build, before: migrations[i - 1] };
+}
+
 /** Every project object in `public` (the ledger apart), with index validity. */
 async function snapshot(sql: Sql): Promise<string[]> {
   const rows = await sql<{ o: string }[]>`
@@ -201,11 +210,9 @@ async function holdConversations(url: string) {
 
 Deno.test("convo migrate up: SIGKILLed while its concurrent index build waits, then rerun: the index is valid", async () => {
   const migrations = await embeddedMigrations();
-  const last = migrations.at(-1)!;
-  assert.ok(last.up.noTransaction, "the newest migration is the concurrent index build");
+  const before = indexBuild(migrations).before.versionText;
   await withTestDatabase(async (db) => {
     const env = { DATABASE_URL: db.url };
-    const before = migrations.at(-2)!.versionText;
     assert.equal((await runCli(["migrate", "up", "--target", before], { env })).code, 0);
     const holder = await holdConversations(db.url);
     try {
@@ -233,9 +240,10 @@ Deno.test("convo migrate up: SIGKILLed while its concurrent index build waits, t
 
 Deno.test("convo migrate up: a concurrent index build that fails is not recorded as applied by the rerun", async () => {
   const migrations = await embeddedMigrations();
+  const { build, before: previous } = indexBuild(migrations);
   await withTestDatabase(async (db) => {
     const env = { DATABASE_URL: db.url };
-    const before = migrations.at(-2)!.versionText;
+    const before = previous.versionText;
     assert.equal((await runCli(["migrate", "up", "--target", before], { env })).code, 0);
     // A transaction open longer than the lock timeout (a slow batch, a report)
     // makes the build give up half way: the server leaves an INVALID index.
@@ -253,12 +261,12 @@ Deno.test("convo migrate up: a concurrent index build that fails is not recorded
       select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
       where c.relname = ${OVERVIEW_INDEX}`;
     const rows = await ledger(db.sql);
-    const recorded = rows.some((r) => r.version === migrations.at(-1)!.version);
+    const recorded = rows.some((r) => r.version === build.version);
     // Either the rerun builds a valid index, or it refuses and says so; never
     // a ledger row over an index the planner cannot use.
     assert.ok(
       !recorded || index?.valid === true,
-      `the rerun (exit ${rerun.code}) recorded ${migrations.at(-1)!.versionText} as applied ` +
+      `the rerun (exit ${rerun.code}) recorded ${build.versionText} as applied ` +
         `while ${OVERVIEW_INDEX} is ${
           index ? "INVALID" : "missing"
         }:\n${rerun.stdout}${rerun.stderr}`,
@@ -268,6 +276,15 @@ Deno.test("convo migrate up: a concurrent index build that fails is not recorded
       assert.equal(status.code, 0, status.stdout);
     } else {
       assert.notEqual(rerun.code, 0, "a refused rerun fails");
+      assert.match(rerun.stderr, new RegExp(`${OVERVIEW_INDEX} INVALID.*drop index concurrently`));
+      // Doing what it says mends it.
+      await db.sql.unsafe(`drop index concurrently ${OVERVIEW_INDEX}`);
+      const mended = await runCli(["migrate", "up"], { env });
+      assert.equal(mended.code, 0, mended.stderr);
+      const [again] = await db.sql<{ valid: boolean }[]>`
+        select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid
+        where c.relname = ${OVERVIEW_INDEX}`;
+      assert.equal(again?.valid, true);
     }
   });
 });

@@ -71,7 +71,8 @@ Deno.test("convo work: a worker killed with SIGKILL mid-batch loses and doubles 
     await until("the worker waits inside its batch", async () => {
       const [r] = await sql`
         select count(*)::int as n from pg_stat_activity
-        where application_name = 'convo work' and wait_event_type = 'Lock'`;
+        where application_name = 'convo work' and wait_event_type = 'Lock'
+          and datname = current_database()`;
       return r.n > 0;
     });
     assert.equal((await statuses(sql)).processing, 300);
@@ -107,7 +108,8 @@ Deno.test("convo work: SIGTERM mid-batch finishes the batch, claims no more, exi
     await until("the worker is inside its first batch", async () => {
       const [r] = await sql`
         select count(*)::int as n from pg_stat_activity
-        where application_name = 'convo work' and wait_event_type = 'Lock'`;
+        where application_name = 'convo work' and wait_event_type = 'Lock'
+          and datname = current_database()`;
       return r.n > 0;
     });
     worker.kill("SIGTERM");
@@ -134,7 +136,8 @@ Deno.test("convo work: a long-running worker wakes on NOTIFY, not on its poll in
       await until("the worker listens", async () => {
         const [r] = await sql`
           select count(*)::int as n from pg_stat_activity
-          where application_name = 'convo work' and query ilike 'listen%'`;
+          where application_name = 'convo work' and query ilike 'listen%'
+            and datname = current_database()`;
         return r.n > 0;
       });
       // Once it has claimed and found nothing, it sleeps up to 10 minutes: only
@@ -143,7 +146,7 @@ Deno.test("convo work: a long-running worker wakes on NOTIFY, not on its poll in
         const [r] = await sql`
           select count(*)::int as n from pg_stat_activity
           where application_name = 'convo work' and state = 'idle'
-            and query ilike '%for update skip locked%'`;
+            and query ilike '%for update skip locked%' and datname = current_database()`;
         return r.n > 0;
       });
       await seedManyEvents(sql, contendedLines(20));

@@ -71,7 +71,8 @@ Deno.test("convo work: an event that crashes its worker every time ends dead alo
           const [r] = await sql<{ status: string; attempts: number; blocked: number }[]>`
             select status, attempts,
               (select count(*)::int from pg_stat_activity
-               where application_name = 'convo work' and wait_event_type = 'Lock') as blocked
+               where application_name = 'convo work' and wait_event_type = 'Lock'
+                 and datname = current_database()) as blocked
             from inbound_events where id = ${poison}`;
           if (r.status === "processing" && r.blocked > 0 && r.attempts > (killedAt.at(-1) ?? 0)) {
             // The poison's batch is being written: the "crash".
@@ -82,8 +83,9 @@ Deno.test("convo work: an event that crashes its worker every time ends dead alo
             // A backend waiting on a lock does not notice its client died: it
             // would hold the batch's rows until lock_timeout (30 s). A crashed
             // host's connections vanish; so do these.
+            // This test's database only: other tests run workers on the same server.
             await sql`select pg_terminate_backend(pid) from pg_stat_activity
-              where application_name = 'convo work'`;
+              where application_name = 'convo work' and datname = current_database()`;
             worker = startWorker(url, ARGS);
             return false;
           }

@@ -51,10 +51,10 @@ Deno.test("openDatabase() sets statement, lock and idle-in-transaction timeouts;
 Deno.test("resolveConfig() refuses a multi-host URL and a bad timeout in one line", () => {
   assert.throws(
     () => resolveConfig({ databaseUrl: "postgres://u:secret@db1,db2/app" }, {}),
+    // Described, never echoed: no part of the URL, the password least of all.
     (err) =>
-      err instanceof UsageError && /current value is 'postgres:\/\/u:\*\*\*@db1,db2\/app'/.test(
-        err.message,
-      ) && /one host only/.test(err.hint ?? ""),
+      err instanceof UsageError && /one host only/.test(err.message) &&
+      !/secret|db1/.test(`${err.message} ${err.hint ?? ""}`),
   );
   assert.throws(
     () => resolveConfig({}, { CONVO_LOCK_TIMEOUT: "soon" }),

@@ -20,7 +20,7 @@ import { renderMetrics, renderQueueGauges, writeMetricsFile } from "../queue/met
 import { recordOutcomes } from "../queue/outcomes.ts";
 import { releaseEvents } from "../queue/release.ts";
 import { createWake, listenForWork } from "../queue/wake.ts";
-import { runWorker, type WorkerStats } from "../queue/worker.ts";
+import { emptyStats, runWorker, type WorkerStats } from "../queue/worker.ts";
 import { WriteCache } from "./cache.ts";
 import { errorText } from "./errors.ts";
 import { overClaimed } from "./outcome.ts";
@@ -101,19 +101,6 @@ async function checkSchema(sql: Sql): Promise<void> {
   if (!row.ok) throw noSchemaError();
 }
 
-const ZERO: WorkerStats = {
-  claimed: 0,
-  done: 0,
-  retried: 0,
-  dead: 0,
-  inserted: 0,
-  batches: 0,
-  errors: 0,
-  released: 0,
-  elapsedMs: 0,
-  stoppedBy: "drained",
-};
-
 /**
  * Logs a `worker summary` line every `intervalMs` with what happened since
  * the last one (claimed, done, retried, dead, errors, events/s): a
@@ -171,7 +158,7 @@ export async function startWork(
   let errorsSeen = 0;
   const started = performance.now();
   const current = (): WorkerStats => ({
-    ...(latest ?? ZERO),
+    ...(latest ?? emptyStats()),
     errors: Math.max(errorsSeen, latest?.errors ?? 0),
     elapsedMs: performance.now() - started,
   });

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { Fragment } from "postgres";
 import type { Sql } from "../db/connect.ts";
 
 /** The queue's state, as gauges. */
@@ -26,6 +27,24 @@ export interface QueueGauges {
   dead: number;
   /** Seconds since the oldest pending event claimable now was received; null: none. */
   oldestPendingAgeSeconds: number | null;
+}
+
+/**
+ * The gauges as the select list of one statement (`pending`, `scheduled`,
+ * `processing`, `expired`, `dead`, `oldest` in seconds): shared with
+ * `queueStatus`, which adds the done count to the same statement.
+ */
+export function gaugeColumns(sql: Sql): Fragment {
+  return sql`
+      (select count(*) from inbound_events where status = 'pending') as pending,
+      (select count(*) from inbound_events
+        where status = 'pending' and available_at > now()) as scheduled,
+      (select count(*) from inbound_events where status = 'processing') as processing,
+      (select count(*) from inbound_events
+        where status = 'processing' and locked_until < now()) as expired,
+      (select count(*) from inbound_events where status = 'dead') as dead,
+      (select extract(epoch from now() - min(received_at))::float8 from inbound_events
+        where status = 'pending' and available_at <= now()) as oldest`;
 }
 
 /**
@@ -47,16 +66,7 @@ export async function queueGauges(sql: Sql): Promise<QueueGauges> {
     dead: bigint;
     oldest: number | null;
   }[]>`
-    select
-      (select count(*) from inbound_events where status = 'pending') as pending,
-      (select count(*) from inbound_events
-        where status = 'pending' and available_at > now()) as scheduled,
-      (select count(*) from inbound_events where status = 'processing') as processing,
-      (select count(*) from inbound_events
-        where status = 'processing' and locked_until < now()) as expired,
-      (select count(*) from inbound_events where status = 'dead') as dead,
-      (select extract(epoch from now() - min(received_at))::float8 from inbound_events
-        where status = 'pending' and available_at <= now()) as oldest`;
+    select ${gaugeColumns(sql)}`;
   return {
     pending: Number(row.pending),
     scheduled: Number(row.scheduled),

@@ -11,6 +11,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import { gaugeColumns } from "./gauges.ts";
 
 /** A dead event, as {@link queueStatus} lists it. */
 export interface DeadEvent {
@@ -95,17 +96,8 @@ export async function queueStatus(sql: Sql): Promise<QueueStatus> {
         dead: bigint;
         oldest: number | null;
       }[]>`
-        select
-          (select count(*) from inbound_events where status = 'pending') as pending,
-          (select count(*) from inbound_events
-            where status = 'pending' and available_at > now()) as scheduled,
-          (select count(*) from inbound_events where status = 'processing') as processing,
-          (select count(*) from inbound_events
-            where status = 'processing' and locked_until < now()) as expired,
-          (select count(*) from inbound_events where status = 'done') as done,
-          (select count(*) from inbound_events where status = 'dead') as dead,
-          (select extract(epoch from now() - min(received_at))::float8 from inbound_events
-            where status = 'pending' and available_at <= now()) as oldest`;
+        select ${gaugeColumns(tx as unknown as Sql)},
+          (select count(*) from inbound_events where status = 'done') as done`;
       const dead = await tx<DeadEvent[]>`
         select id, event_type, attempts, last_error from inbound_events
         where status = 'dead'

@@ -111,6 +111,23 @@ export interface WorkerStats {
   stoppedBy: "drained" | "max-events" | "max-seconds" | "signal" | "errors";
 }
 
+/** Statistics before anything happened. */
+export function emptyStats(): WorkerStats {
+  return {
+    claimed: 0,
+    done: 0,
+    retried: 0,
+    dead: 0,
+    inserted: 0,
+    batches: 0,
+    errors: 0,
+    released: 0,
+    unfinished: 0,
+    elapsedMs: 0,
+    stoppedBy: "drained",
+  };
+}
+
 const defaultSleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
@@ -154,19 +171,7 @@ export async function runWorker<P = unknown>(
   const now = deps.now ?? (() => performance.now());
   const sleep = deps.sleep ?? defaultSleep;
   const started = now();
-  const stats: WorkerStats = {
-    claimed: 0,
-    done: 0,
-    retried: 0,
-    dead: 0,
-    inserted: 0,
-    batches: 0,
-    errors: 0,
-    released: 0,
-    unfinished: 0,
-    elapsedMs: 0,
-    stoppedBy: "drained",
-  };
+  const stats = emptyStats();
   // Claimed plus reserved by in-flight claims: the max-events budget.
   let budgetUsed = 0;
   let stopped: WorkerStats["stoppedBy"] | undefined;

@@ -93,3 +93,41 @@ export async function withTestDatabase(fn: (db: TestDatabase) => Promise<void>):
     await db.drop();
   }
 }
+
+/**
+ * Runs `fn` while another transaction holds `inbound_events` row `id` locked
+ * (`for update`), with a client whose statements fail after 10 s: a statement
+ * that waited for the lock fails the test instead of hanging it.
+ */
+export async function whileEventLocked<T>(
+  db: { sql: Sql; url: string },
+  id: bigint,
+  fn: (guarded: Sql) => Promise<T>,
+): Promise<T> {
+  let release: () => void = () => {};
+  const released = new Promise<void>((r) => (release = r));
+  let locked: () => void = () => {};
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = db.sql.begin(async (tx) => {
+    await tx`select id from inbound_events where id = ${id} for update`;
+    locked();
+    await released;
+  });
+  try {
+    await isLocked;
+    const guarded = postgres(db.url, {
+      max: 1,
+      types: { bigint: postgres.BigInt },
+      onnotice: () => {},
+      connection: { statement_timeout: 10_000 },
+    }) as unknown as Sql;
+    try {
+      return await fn(guarded);
+    } finally {
+      await guarded.end();
+    }
+  } finally {
+    release();
+    await holder;
+  }
+}

@@ -3,9 +3,8 @@
  * changes state between the count and the delete.
  */
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import type { Sql } from "../../src/db/connect.ts";
 import { dropDead } from "../../src/queue/drop.ts";
+import { whileEventLocked } from "../_helpers/db.ts";
 import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
 Deno.test("dropDead() leaves an event retried between the count and the delete", async () => {
@@ -36,33 +35,10 @@ Deno.test("dropDead() skips a dead event another transaction holds locked, and d
   await withMigratedDatabase(async ({ sql, url }) => {
     const held = await insertEvent(sql, { status: "dead" });
     await insertEvent(sql, { status: "dead" });
-    let release: () => void = () => {};
-    const released = new Promise<void>((r) => (release = r));
-    let locked: () => void = () => {};
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = sql.begin(async (tx) => {
-      await tx`select id from inbound_events where id = ${held} for update`;
-      locked();
-      await released;
+    // Were drop to wait for the lock, the statement timeout would fail the test.
+    await whileEventLocked({ sql, url }, held, async (guarded) => {
+      assert.deepEqual(await dropDead(guarded, { allDead: true }), { matched: 2, dropped: 1 });
     });
-    try {
-      await isLocked;
-      // Were drop to wait for the lock, the statement timeout would fail the test.
-      const guarded = postgres(url, {
-        max: 1,
-        types: { bigint: postgres.BigInt },
-        onnotice: () => {},
-        connection: { statement_timeout: 10_000 },
-      }) as unknown as Sql;
-      try {
-        assert.deepEqual(await dropDead(guarded, { allDead: true }), { matched: 2, dropped: 1 });
-      } finally {
-        await guarded.end();
-      }
-    } finally {
-      release();
-      await holder;
-    }
     const left = await sql<{ id: bigint }[]>`select id from inbound_events`;
     assert.deepEqual(left.map((r) => r.id), [held]);
   });

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import type { Sql } from "../../src/db/connect.ts";
 import { claimEvents } from "../../src/queue/claim.ts";
 import { recordOutcomes } from "../../src/queue/outcomes.ts";
 import { pruneDone } from "../../src/queue/prune.ts";
+import { whileEventLocked } from "../_helpers/db.ts";
 import { insertEvent, withMigratedDatabase } from "../_helpers/seed.ts";
 
 const DAY = 86_400_000;
@@ -93,35 +93,12 @@ Deno.test("pruneDone() leaves rows another transaction holds locked, and does no
   await withMigratedDatabase(async ({ sql, url }) => {
     const { old, keep } = await fixture(sql);
     const held = old[3];
-    let release: () => void = () => {};
-    const released = new Promise<void>((r) => (release = r));
-    let locked: () => void = () => {};
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = sql.begin(async (tx) => {
-      await tx`select id from inbound_events where id = ${held} for update`;
-      locked();
-      await released;
+    // Were prune to wait for the lock, the statement timeout would fail the
+    // test instead of hanging it.
+    await whileEventLocked({ sql, url }, held, async (guarded) => {
+      const result = await pruneDone(guarded, { olderThanMs: 7 * DAY, batchSize: 10 });
+      assert.equal(result.deleted, 24);
     });
-    try {
-      await isLocked;
-      // Were prune to wait for the lock, the statement timeout would fail the
-      // test instead of hanging it.
-      const guarded = postgres(url, {
-        max: 1,
-        types: { bigint: postgres.BigInt },
-        onnotice: () => {},
-        connection: { statement_timeout: 10_000 },
-      }) as unknown as Sql;
-      try {
-        const result = await pruneDone(guarded, { olderThanMs: 7 * DAY, batchSize: 10 });
-        assert.equal(result.deleted, 24);
-      } finally {
-        await guarded.end();
-      }
-    } finally {
-      release();
-      await holder;
-    }
     assert.deepEqual(await ids(sql), [...keep, held].sort((a, b) => (a < b ? -1 : 1)));
   });
 });

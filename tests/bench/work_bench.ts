@@ -12,7 +12,7 @@
  *   per event, p50/p95/p99.
  *
  * Usage: `deno run -A tests/bench/work_bench.ts [--count 200000] [--runs 3]
- * [--latency-seconds 20] [--json] [--skip-drain] [--skip-ceiling] [--skip-latency]`
+ * [--latency-seconds 20] [--processes 1,2] [--json] [--skip-drain] [--skip-ceiling] [--skip-latency]`
  * (or `deno task bench work`). It creates and drops its own database on
  * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     "latency-seconds": { type: "string", default: "20" },
     "batch-size": { type: "string", default: "500" },
+    processes: { type: "string", default: "1,2" },
     json: { type: "boolean", default: false },
     "skip-drain": { type: "boolean", default: false },
     "skip-ceiling": { type: "boolean", default: false },
@@ -42,6 +43,7 @@ const { values: args } = parseArgs({
 const COUNT = Number(args.count);
 const RUNS = Number(args.runs);
 const LATENCY_SECONDS = Number(args["latency-seconds"]);
+const PROCESSES = args.processes!.split(",").map(Number);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -239,7 +241,7 @@ if (import.meta.main) {
     await migrate(db.sql);
     const { lines, endpoints } = generateEvents(COUNT, 1);
     if (!args["skip-drain"]) {
-      for (const processes of [1, 2]) {
+      for (const processes of PROCESSES) {
         const rates: number[] = [];
         const rss: number[] = [];
         let queued = 0;
@@ -273,7 +275,7 @@ if (import.meta.main) {
       });
       const ceiling = median(rates);
       const ratios: Record<string, number> = {};
-      for (const processes of [1, 2]) {
+      for (const processes of PROCESSES) {
         const d = report[`drain_${processes}`] as { median_events_per_s: number } | undefined;
         if (d) {
           ratios[`drain_${processes}_over_claimrw`] = Number(

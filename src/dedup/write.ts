@@ -40,10 +40,11 @@ export interface DedupCollision {
 const s = (v: bigint) => v.toString();
 
 function insertRows(sql: Sql, d: Required<DedupRows>) {
-  // `on conflict do nothing` has no target on purpose: these tables have two
-  // unique indexes (id and hash), a target names only one arbiter, and two
-  // workers inserting the same new value then fail on the other
-  // ("duplicate key … hash_key"), as the four-worker test showed.
+  // `on conflict do nothing` has no target: the primary key (id = hash) is the
+  // only unique index since migration 20261203160000_dedup_hash_key dropped the duplicate
+  // unique (hash) constraints. (While both existed, a target named only one
+  // arbiter and two workers inserting the same new value failed on the other,
+  // "duplicate key … hash_key", as the four-worker test showed.)
   return sql`
     with
     p as (

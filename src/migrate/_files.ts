@@ -21,6 +21,12 @@ import f16 from "../../migrations/20261203140000_dead_processed_at.down.sql" wit
 import f17 from "../../migrations/20261203140000_dead_processed_at.up.sql" with { type: "bytes" };
 import f18 from "../../migrations/20261203140100_queue_prune_index.down.sql" with { type: "bytes" };
 import f19 from "../../migrations/20261203140100_queue_prune_index.up.sql" with { type: "bytes" };
+import f20 from "../../migrations/20261203150000_convo_enqueue.down.sql" with { type: "bytes" };
+import f21 from "../../migrations/20261203150000_convo_enqueue.up.sql" with { type: "bytes" };
+import f22 from "../../migrations/20261203160000_dedup_hash_key.down.sql" with { type: "bytes" };
+import f23 from "../../migrations/20261203160000_dedup_hash_key.up.sql" with { type: "bytes" };
+import f24 from "../../migrations/20261203160100_drop_status_idx.down.sql" with { type: "bytes" };
+import f25 from "../../migrations/20261203160100_drop_status_idx.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -44,4 +50,10 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203140000_dead_processed_at.up.sql", bytes: f17 },
   { name: "20261203140100_queue_prune_index.down.sql", bytes: f18 },
   { name: "20261203140100_queue_prune_index.up.sql", bytes: f19 },
+  { name: "20261203150000_convo_enqueue.down.sql", bytes: f20 },
+  { name: "20261203150000_convo_enqueue.up.sql", bytes: f21 },
+  { name: "20261203160000_dedup_hash_key.down.sql", bytes: f22 },
+  { name: "20261203160000_dedup_hash_key.up.sql", bytes: f23 },
+  { name: "20261203160100_drop_status_idx.down.sql", bytes: f24 },
+  { name: "20261203160100_drop_status_idx.up.sql", bytes: f25 },
 ];

@@ -5,8 +5,9 @@
  * metrics file publish (rendered by `renderQueueGauges` in metrics.ts).
  *
  * The same terms as `status.ts`; unlike it, no done count (which costs what
- * the done rows cost), so it is cheap enough for every metrics tick: each
- * count reads `inbound_events_status_available_at_idx` for one status.
+ * the done rows cost), so it is cheap enough for every metrics tick: pending
+ * and processing are counted through `inbound_events_claim_idx` (open events
+ * only), dead through `inbound_events_finished_idx`.
  *
  * @module
  */

@@ -95,7 +95,7 @@ export function decodeEventCursor(text: string): bigint {
  * (events enqueued during the walk get higher ids and are not shown).
  *
  * Cost: a backward scan of the primary key, filtered; a rare status among
- * many done events (`dead`) is served by `inbound_events_status_available_at_idx`
+ * many done events (`dead`) is served by `inbound_events_finished_idx`
  * and a sort of the matches instead, at the planner's choice.
  *
  * @throws {RangeError} when the cursor is not one of ours.

@@ -61,10 +61,10 @@ export const DEAD_RECENT_LIMIT = 5;
 /**
  * Counts the queue's events by state, in one snapshot.
  *
- * Cost: each count is its own subquery on one status, so pending, processing
- * and dead are counted by index(-only) scans of
- * `inbound_events_status_available_at_idx` that read only those rows, never
- * the done ones (tests/queue/status_test.ts checks the plan). `done` is an
+ * Cost: each count is its own subquery on one status, so pending and
+ * processing are counted through `inbound_events_claim_idx` (open events only)
+ * and dead through `inbound_events_finished_idx`, reading only those rows,
+ * never the done ones (tests/queue/status_test.ts checks the plan). `done` is an
  * exact count as well, which costs what the done rows cost: measured on
  * PostgreSQL 15 with 2M done, 10k pending, 100 processing and 50 dead rows
  * (241 MB heap, vacuumed), the whole status took 145 ms, of which the done

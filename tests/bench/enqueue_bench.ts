@@ -7,6 +7,10 @@
  * - process: `deno run -A main.ts enqueue FILE`, startup included, with its peak RSS
  *   (`/usr/bin/time -f %M`).
  *
+ * - ceiling: the anchors' `claimrw` (tests/bench/ceiling.ts) on the same server right
+ *   after, over as many events (`--skip-ceiling` to leave it out), and enqueue's rate as
+ *   a share of it: the hardware's pace for a queue whose event writes one row.
+ *
  * Each run starts from an empty queue (`truncate inbound_events`); the median, min and
  * max of the runs are printed (events/s = lines in the file / wall time).
  *
@@ -32,6 +36,7 @@ import { enqueue } from "../../src/queue/enqueue.ts";
 import { baseEnv, MAIN } from "../_helpers/cli.ts";
 import { createTestDatabase } from "../_helpers/db.ts";
 import { generateEvents } from "./_generate.ts";
+import { measureClaimrw } from "./ceiling.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -39,6 +44,7 @@ const { values: flags } = parseArgs({
     count: { type: "string", default: "200000" },
     runs: { type: "string", default: "5" },
     json: { type: "boolean", default: false },
+    "skip-ceiling": { type: "boolean", default: false },
     forms: { type: "boolean", default: false },
     "in-flight": { type: "string" },
   },
@@ -399,6 +405,27 @@ try {
       fmt(procStats.max),
       rss ? `${fmt(rss.median / 1024)} MB, ${fmt(rss.max / 1024)} MB` : "-",
     ]);
+    if (!flags["skip-ceiling"]) {
+      progress("ceiling (claimrw: claim 500 + insert 500 rows + mark done, 1 client):");
+      const ceiling = stats(await measureClaimrw(db.url, { rows: COUNT, runs: RUNS, progress }));
+      const ratio = (n: number) => (n / ceiling.median).toFixed(2) + "x";
+      report.ceiling = {
+        claimrw: ceiling,
+        inProcessOverClaimrw: Number((inProc.median / ceiling.median).toFixed(3)),
+        processOverClaimrw: Number((procStats.median / ceiling.median).toFixed(3)),
+      };
+      rows[0].push("÷ claimrw");
+      rows[1].push(ratio(inProc.median));
+      rows[2].push(ratio(procStats.median));
+      rows.push([
+        "claimrw ceiling (same run)",
+        fmt(ceiling.median),
+        fmt(ceiling.min),
+        fmt(ceiling.max),
+        "-",
+        "1.00x",
+      ]);
+    }
   }
 
   if (flags.json) {

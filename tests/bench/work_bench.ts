@@ -4,12 +4,15 @@
  * - drain: N realistic events (tests/bench/_generate.ts) already in the queue,
  *   drained by `convo work --drain` as 1 process and as 2 processes; events/s
  *   over the wall time of the processes, and their peak RSS (/usr/bin/time).
+ * - ceiling: the anchors' `claimrw` (tests/bench/ceiling.ts: claim 500 with SKIP LOCKED,
+ *   insert 500 rows, mark done, one transaction, one client) on the same server, right
+ *   after the drains, over as many events; the drain's share of it is printed.
  * - latency: a long-running `convo work` while a producer inserts 1 000
  *   events/s in small batches; enqueue (commit) → done (seen by a 5 ms poll)
  *   per event, p50/p95/p99.
  *
  * Usage: `deno run -A tests/bench/work_bench.ts [--count 200000] [--runs 3]
- * [--latency-seconds 20] [--json] [--skip-drain] [--skip-latency]`
+ * [--latency-seconds 20] [--processes 1,2] [--json] [--skip-drain] [--skip-ceiling] [--skip-latency]`
  * (or `deno task bench work`). It creates and drops its own database on
  * TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
@@ -21,6 +24,7 @@ import { createTestDatabase } from "../_helpers/db.ts";
 import { migrate, seedEndpoints } from "../_helpers/seed.ts";
 import { generateEvents } from "./_generate.ts";
 import { V8_FLAGS } from "../../src/build/v8_flags.ts";
+import { measureClaimrw } from "./ceiling.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,
@@ -29,14 +33,17 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     "latency-seconds": { type: "string", default: "20" },
     "batch-size": { type: "string", default: "500" },
+    processes: { type: "string", default: "1,2" },
     json: { type: "boolean", default: false },
     "skip-drain": { type: "boolean", default: false },
+    "skip-ceiling": { type: "boolean", default: false },
     "skip-latency": { type: "boolean", default: false },
   },
 });
 const COUNT = Number(args.count);
 const RUNS = Number(args.runs);
 const LATENCY_SECONDS = Number(args["latency-seconds"]);
+const PROCESSES = args.processes!.split(",").map(Number);
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -234,7 +241,7 @@ if (import.meta.main) {
     await migrate(db.sql);
     const { lines, endpoints } = generateEvents(COUNT, 1);
     if (!args["skip-drain"]) {
-      for (const processes of [1, 2]) {
+      for (const processes of PROCESSES) {
         const rates: number[] = [];
         const rss: number[] = [];
         let queued = 0;
@@ -259,6 +266,29 @@ if (import.meta.main) {
           peak_rss_mb: Math.round(Math.max(...rss)),
         };
       }
+    }
+    if (!args["skip-ceiling"]) {
+      const rates = await measureClaimrw(db.url, {
+        rows: COUNT,
+        runs: RUNS,
+        progress: args.json ? undefined : console.log,
+      });
+      const ceiling = median(rates);
+      const ratios: Record<string, number> = {};
+      for (const processes of PROCESSES) {
+        const d = report[`drain_${processes}`] as { median_events_per_s: number } | undefined;
+        if (d) {
+          ratios[`drain_${processes}_over_claimrw`] = Number(
+            (d.median_events_per_s / ceiling).toFixed(3),
+          );
+        }
+      }
+      report.ceiling = {
+        claimrw_1c_median_events_per_s: Math.round(ceiling),
+        min: Math.round(Math.min(...rates)),
+        max: Math.round(Math.max(...rates)),
+        ...ratios,
+      };
     }
     if (!args["skip-latency"]) {
       const l = await latency(db.sql, db.url, lines, endpoints);

@@ -134,7 +134,6 @@ Deno.test("queueStatus() reads only the done rows' entries to count them: no oth
         } else {
           assert.ok(
             [
-              "inbound_events_status_available_at_idx",
               "inbound_events_claim_idx",
               // The finished events' index (prune's), read for status = 'dead' only.
               "inbound_events_finished_idx",

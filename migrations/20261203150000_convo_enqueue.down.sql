@@ -1,0 +1,1 @@
+drop function if exists convo_enqueue(text, jsonb, text);

@@ -2,6 +2,7 @@
  * Waiting for a condition instead of sleeping: a test that sleeps can pass
  * before (or without) the behaviour it names.
  */
+import type { Sql } from "../../src/db/connect.ts";
 
 /** Polls `check` until it returns true (every 20 ms by default, failing after `ms`). */
 export async function until(
@@ -15,4 +16,22 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Waits until a `convo work` process of this test's database waits on a row
+ * lock: inside its batch (the test holds a row the batch writes).
+ */
+export async function untilWorkerWaitsOnLock(
+  sql: Sql,
+  what = "the worker waits inside its batch",
+  ms = 30_000,
+): Promise<void> {
+  await until(what, async () => {
+    const [r] = await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where application_name = 'convo work' and wait_event_type = 'Lock'
+        and datname = current_database()`;
+    return r.n > 0;
+  }, ms);
 }

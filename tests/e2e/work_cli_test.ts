@@ -13,7 +13,7 @@ import {
   seedEndpoints,
   seedManyEvents,
 } from "../_helpers/seed.ts";
-import { until } from "../_helpers/until.ts";
+import { until, untilWorkerWaitsOnLock } from "../_helpers/until.ts";
 
 async function statuses(sql: Sql): Promise<Record<string, number>> {
   const rows = await sql<{ status: string; n: number }[]>`
@@ -68,13 +68,7 @@ Deno.test("convo work: a worker killed with SIGKILL mid-batch loses and doubles 
       ["work", "--drain", "--batch-size", "300", "--visibility-timeout", "2s"],
       { env: { DATABASE_URL: url } },
     );
-    await until("the worker waits inside its batch", async () => {
-      const [r] = await sql`
-        select count(*)::int as n from pg_stat_activity
-        where application_name = 'convo work' and wait_event_type = 'Lock'
-          and datname = current_database()`;
-      return r.n > 0;
-    });
+    await untilWorkerWaitsOnLock(sql, "the worker waits inside its batch");
     assert.equal((await statuses(sql)).processing, 300);
     victim.kill("SIGKILL");
     const killed = await victim.output();
@@ -105,13 +99,7 @@ Deno.test("convo work: SIGTERM mid-batch finishes the batch, claims no more, exi
     await blocker`begin`;
     await blocker`select id from customers for update`;
     const worker = spawnCli(["work", "--batch-size", "100"], { env: { DATABASE_URL: url } });
-    await until("the worker is inside its first batch", async () => {
-      const [r] = await sql`
-        select count(*)::int as n from pg_stat_activity
-        where application_name = 'convo work' and wait_event_type = 'Lock'
-          and datname = current_database()`;
-      return r.n > 0;
-    });
+    await untilWorkerWaitsOnLock(sql, "the worker is inside its first batch");
     worker.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 200)); // the signal is handled while the batch waits
     await blocker`rollback`;

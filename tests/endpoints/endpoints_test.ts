@@ -22,6 +22,16 @@ async function counts(sql: Sql) {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]));
 }
 
+/** A second connection to the test database, as another convo process would have. */
+function secondClient(url: string) {
+  return createClient(url, {
+    max: 1,
+    applicationName: "convo tests 2",
+    connectTimeoutSeconds: 5,
+    logger,
+  });
+}
+
 Deno.test("addEndpoint() adds customer, provider, address row and mapping, then reports exists", async () => {
   await withMigratedDatabase(async ({ sql }) => {
     const input = {
@@ -133,12 +143,7 @@ Deno.test("addEndpoint() maps mixed-case and +tagged forms of one email address 
 
 Deno.test("addEndpoint() run concurrently on two connections: one mapping, both succeed", async () => {
   await withMigratedDatabase(async ({ sql, url }) => {
-    const other = createClient(url, {
-      max: 1,
-      applicationName: "convo tests 2",
-      connectTimeoutSeconds: 5,
-      logger,
-    });
+    const other = secondClient(url);
     try {
       for (let round = 0; round < 5; round++) {
         const input = {
@@ -172,12 +177,7 @@ Deno.test("addEndpoint() run concurrently on two connections: one mapping, both 
 
 Deno.test("addEndpoint() run concurrently for two customers: one wins, the other is told who owns it", async () => {
   await withMigratedDatabase(async ({ sql, url }) => {
-    const other = createClient(url, {
-      max: 1,
-      applicationName: "convo tests 2",
-      connectTimeoutSeconds: 5,
-      logger,
-    });
+    const other = secondClient(url);
     try {
       const base = { provider: "twilio", kind: "sms" as const, address: "+14155550100" };
       const results = await Promise.allSettled([

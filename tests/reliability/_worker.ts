@@ -89,18 +89,7 @@ export async function withWorker<T>(
   }
 }
 
-/** Polls `check` every 100 ms until it is true; fails after `ms` with `what`. */
-export async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  ms: number,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { until } from "../_helpers/until.ts";
 
 /** Runs `fn` with a one-connection client of `url`, closed afterwards. */
 export async function withSql<T>(url: string, fn: (sql: Sql) => Promise<T>): Promise<T> {

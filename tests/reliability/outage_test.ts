@@ -10,6 +10,7 @@ import type { Sql } from "../../src/db/connect.ts";
 import { execCli } from "../_helpers/cli.ts";
 import { countersExact, seedManyEvents, smsLine } from "../_helpers/seed.ts";
 import { withCluster } from "./_cluster.ts";
+import { untilWorkerWaitsOnLock } from "../_helpers/until.ts";
 import { holdCustomers, prepareDatabase, statuses, until, withSql, withWorker } from "./_worker.ts";
 
 const lines = (prefix: string, n: number) =>
@@ -113,13 +114,7 @@ Deno.test("convo work --drain: an outage in the middle of a batch ends the run; 
     // certainly hits the drain mid-batch.
     const blocker = await holdCustomers(url);
     await withWorker(url, ["--drain", ...FAST, "--visibility-timeout", "2s"], async (w) => {
-      await withSql(url, (sql) =>
-        until("the drain waits inside its batch", async () => {
-          const [r] = await sql`
-            select count(*)::int as n from pg_stat_activity
-            where application_name = 'convo work' and wait_event_type = 'Lock'`;
-          return r.n > 0;
-        }, 30_000));
+      await withSql(url, (sql) => untilWorkerWaitsOnLock(sql, "the drain waits inside its batch"));
       await cluster.stop("fast");
       // Either it stopped (its claimed batch is not claimable yet: drained) or
       // it keeps retrying the dead server; both are fine, hanging is not.
@@ -160,12 +155,7 @@ Deno.test("convo work: every backend terminated mid-batch; the worker reconnects
         url,
         [...FAST, "--batch-size", "20", "--visibility-timeout", "2s"],
         async (w) => {
-          await until("the worker waits inside its batch", async () => {
-            const [r] = await sql`
-              select count(*)::int as n from pg_stat_activity
-              where application_name = 'convo work' and wait_event_type = 'Lock'`;
-            return r.n > 0;
-          }, 30_000);
+          await untilWorkerWaitsOnLock(sql, "the worker waits inside its batch");
           const killed = await sql`
             select pg_terminate_backend(pid) from pg_stat_activity
             where application_name = 'convo work'`;
@@ -193,13 +183,7 @@ Deno.test("convo work --drain: PostgreSQL gone for good mid-run; it gives up aft
     await withSql(url, (sql) => seedManyEvents(sql, lines("e", 40)));
     const blocker = await holdCustomers(url);
     await withWorker(url, ["--drain", ...FAST, "--max-errors", "4"], async (w) => {
-      await withSql(url, (sql) =>
-        until("the drain waits inside its batch", async () => {
-          const [r] = await sql`
-            select count(*)::int as n from pg_stat_activity
-            where application_name = 'convo work' and wait_event_type = 'Lock'`;
-          return r.n > 0;
-        }, 30_000));
+      await withSql(url, (sql) => untilWorkerWaitsOnLock(sql, "the drain waits inside its batch"));
       await blocker.release().catch(() => {});
       await cluster.stop("immediate");
       const status = await w.wait(60_000, "with the server gone");

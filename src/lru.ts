@@ -85,6 +85,14 @@ export class LruCache<K, V> {
     this.#map.set(key, added);
   }
 
+  /** Removes the entry of `key`, if any. */
+  delete(key: K): void {
+    const node = this.#map.get(key);
+    if (node === undefined) return;
+    this.#unlink(node);
+    this.#map.delete(key);
+  }
+
   /** Removes every entry. */
   clear(): void {
     this.#map.clear();

@@ -261,22 +261,17 @@ function uncached(plan: AssignmentPlan, cache: WriteCache) {
     cmp(a.customerId, b.customerId) || cmp(a.kind, b.kind) || cmp(a.addressId, b.addressId)
   );
   const conversations = new Map<string, { id: bigint; created: boolean }>();
-  const collided = new Map<string, string>();
   const newConversations: ConversationRow[] = [];
   for (const entry of plan.conversations) {
+    // A ref names the participants, so a known ref is this very conversation.
     const known = cache.conversation(entry[0]);
     if (known === undefined) newConversations.push(entry);
-    else if (known.participants !== entry[1].participants.join("\n")) {
-      collided.set(
-        entry[0],
-        `conversation key ${entry[1].key} holds other participants (id ${known.id})`,
-      );
-    } else conversations.set(entry[0], { id: known.id, created: false });
+    else conversations.set(entry[0], { id: known.id, created: false });
   }
   newConversations.sort(([, a], [, b]) =>
     cmp(a.customerId, b.customerId) || cmp(a.channel, b.channel) || cmp(a.key, b.key)
   );
-  return { contacts, newContacts, conversations, newConversations, collided };
+  return { contacts, newContacts, conversations, newConversations };
 }
 
 /** Adds what writeConversations/findConversations found to the batch's maps. */
@@ -284,18 +279,10 @@ function takeConversations(
   written: WrittenConversations,
   rows: readonly ConversationRow[],
   into: Map<string, { id: bigint; created: boolean }>,
-  collided: Map<string, string>,
 ) {
-  const byKey = new Map(written.collisions.map((c) => [c.key, c.id]));
-  for (const [ref, c] of rows) {
+  for (const [ref] of rows) {
     const w = written.conversations.get(ref);
     if (w) into.set(ref, { id: w.id, created: w.created });
-    else if (byKey.has(c.key)) {
-      collided.set(
-        ref,
-        `conversation key ${c.key} holds other participants (id ${byKey.get(c.key)})`,
-      );
-    }
   }
 }
 
@@ -308,7 +295,6 @@ function tallyConversations(
 ) {
   let created = 0, reused = 0;
   for (const [ref, c] of plan.conversations) {
-    if (!found.has(ref)) continue; // collided
     if (!state.conversations.add(c.customerId, ref)) continue;
     const f = found.get(ref);
     if (dryRun ? f === undefined : f!.created) created++;
@@ -335,10 +321,10 @@ async function runBatch(
   for (const [k, v] of all) {
     if (state.cache.address(k) === undefined) learned.addresses.push([k, v]);
   }
-  await state.router.load(all);
+  await state.router.load(all.values());
   const plan = planAssignments(rows, {
     address: (kind, id) => values.get(kind)!.get(id),
-    lookup: (a) => state.router.routes(a.key, a.value),
+    lookup: (a) => state.router.routes(a.value),
   });
   const u = uncached(plan, state.cache);
 
@@ -351,7 +337,7 @@ async function runBatch(
     for (const [ref, c] of u.newContacts) {
       if (!foundContacts.has(ref) && state.contacts.add(c.customerId, ref)) contactsCreated++;
     }
-    takeConversations(foundConversations, u.newConversations, u.conversations, u.collided);
+    takeConversations(foundConversations, u.newConversations, u.conversations);
   } else {
     const [contacts, conversations] = await Promise.all([
       writeContacts(tx, u.newContacts),
@@ -362,7 +348,7 @@ async function runBatch(
       u.contacts.set(ref, id);
       learned.contacts.push([ref, id]);
     }
-    takeConversations(conversations, u.newConversations, u.conversations, u.collided);
+    takeConversations(conversations, u.newConversations, u.conversations);
     for (const [ref, c] of conversations.conversations) {
       learned.conversations.push([ref, { id: c.id, participants: c.participants.join("\n") }]);
     }
@@ -373,11 +359,6 @@ async function runBatch(
   const pairs = new Map<string, [bigint, bigint]>();
   const found = new Map<string, { id: bigint; created: boolean } | undefined>();
   for (const m of plan.messages) {
-    const reason = u.collided.get(m.conversation);
-    if (reason !== undefined) {
-      unassignable.push({ messageId: m.id, reason });
-      continue;
-    }
     const c = u.conversations.get(m.conversation);
     found.set(m.conversation, c);
     if (dryRun) continue;
@@ -390,7 +371,7 @@ async function runBatch(
   }
   const tally = tallyConversations(state, plan, found, dryRun);
   const outcome = {
-    assigned: dryRun ? plan.messages.length - (unassignable.length - plan.unassignable.length) : 0,
+    assigned: dryRun ? plan.messages.length : 0,
     conversationsCreated: tally.created,
     conversationsReused: tally.reused,
     contactsCreated,

@@ -101,7 +101,7 @@ export function planConversation(
     }]);
   }
   return {
-    ref: conversationRef(customerId, key.channel, key.key),
+    ref: conversationRef(customerId, key.channel, key.participants),
     conversation: {
       customerId,
       channel: key.channel,

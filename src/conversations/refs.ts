@@ -36,14 +36,18 @@ export const contactRef = (customerId: bigint, kind: string, addressId: bigint):
   `${customerId}|${kind}|${addressId}`;
 
 /**
- * The ref of a conversation: customer, channel and participants key.
+ * The ref of a conversation: customer, channel and participants (never the
+ * 64-bit key, which a collision can move to a fallback: see `dedup/keys.ts`).
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { conversationRef } from "./refs.ts";
- * assert.equal(conversationRef(1n, "sms", 42n), "1|sms|42");
+ * assert.equal(conversationRef(1n, "sms", ["+1415", "+1650"]), "1|sms|+1415\n+1650");
  * ```
  */
-export const conversationRef = (customerId: bigint, channel: string, key: bigint): string =>
-  `${customerId}|${channel}|${key}`;
+export const conversationRef = (
+  customerId: bigint,
+  channel: string,
+  participants: readonly string[],
+): string => `${customerId}|${channel}|${participants.join("\n")}`;

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import { candidateKeys, KeysExhaustedError } from "../dedup/keys.ts";
 import {
   contactRef,
   conversationRef,
@@ -102,7 +103,7 @@ function conversationArrays(rows: readonly ConversationRow[]) {
 
 function insertConversations(sql: Sql, rows: readonly ConversationRow[]) {
   const a = conversationArrays(rows);
-  return sql<{ customer_id: bigint; channel: string; participants_key: bigint }[]>`
+  return sql<{ customer_id: bigint; channel: string; participants: string[] }[]>`
     insert into conversations (customer_id, channel, participants_key, participants)
     select customer_id, channel, participants_key, participants::text[]
     from unnest(${a.customers}::bigint[], ${a.channels}::text[], ${a.keys}::bigint[],
@@ -110,7 +111,7 @@ function insertConversations(sql: Sql, rows: readonly ConversationRow[]) {
       as t(customer_id, channel, participants_key, participants)
     order by customer_id, channel, participants_key
     on conflict (customer_id, channel, participants_key) do nothing
-    returning customer_id, channel, participants_key`;
+    returning customer_id, channel, participants`;
 }
 
 /** Reads conversations back (new and existing); a separate statement sees rows committed meanwhile. */
@@ -201,66 +202,116 @@ export interface WrittenConversation {
 export interface WrittenConversations {
   /** By conversation ref. */
   readonly conversations: Map<string, WrittenConversation>;
-  /**
-   * Conversations whose stored participants differ from the planned ones: the
-   * 64-bit key holds another participant set (callers refuse, never merge).
-   */
-  readonly collisions: readonly { key: bigint; id: bigint }[];
 }
 
-/** Finds or creates conversations and checks that each key holds our participants. */
+/**
+ * Finds or creates conversations. A conversation whose key holds another
+ * participant set (a 64-bit collision, maybe forged) is found or created under
+ * its first fallback key instead (`dedup/keys.ts`), never merged, never refused.
+ *
+ * @throws {KeysExhaustedError} when every candidate key holds other participants.
+ */
 export async function writeConversations(
   sql: Sql,
   rows: readonly ConversationRow[],
 ): Promise<WrittenConversations> {
-  if (rows.length === 0) return { conversations: new Map(), collisions: [] };
+  if (rows.length === 0) return { conversations: new Map() };
   const [created, found] = await Promise.all([
     insertConversations(sql, rows),
     selectConversations(sql, rows),
   ]);
-  return checkConversations(rows, created, found);
+  return await checkConversations(sql, rows, created, found, true);
 }
 
 /**
- * Finds existing conversations without creating any (a dry run), with the
- * same collision check as {@link writeConversations}; none is `created`.
+ * Finds existing conversations without creating any (a dry run), looking past
+ * collisions as {@link writeConversations} does; none is `created`.
  */
 export async function findConversations(
   sql: Sql,
   rows: readonly ConversationRow[],
 ): Promise<WrittenConversations> {
-  if (rows.length === 0) return { conversations: new Map(), collisions: [] };
-  return checkConversations(rows, [], await selectConversations(sql, rows));
+  if (rows.length === 0) return { conversations: new Map() };
+  return await checkConversations(sql, rows, [], await selectConversations(sql, rows), false);
 }
 
-function checkConversations(
+async function checkConversations(
+  sql: Sql,
   rows: readonly ConversationRow[],
-  created: readonly { customer_id: bigint; channel: string; participants_key: bigint }[],
+  created: readonly { customer_id: bigint; channel: string; participants: string[] }[],
   found: readonly {
     id: bigint;
     customer_id: bigint;
     channel: string;
-    participants_key: bigint;
     participants: string[];
   }[],
-): WrittenConversations {
+  write: boolean,
+): Promise<WrittenConversations> {
   const conversations = new Map<string, WrittenConversation>();
-  const collisions: { key: bigint; id: bigint }[] = [];
-  const planned = new Map(rows);
   const createdRefs = new Set(
-    created.map((r) => conversationRef(r.customer_id, r.channel, r.participants_key)),
+    created.map((r) => conversationRef(r.customer_id, r.channel, r.participants)),
   );
   for (const r of found) {
-    const ref = conversationRef(r.customer_id, r.channel, r.participants_key);
-    if (r.participants.join("\n") !== planned.get(ref)!.participants.join("\n")) {
-      collisions.push({ key: r.participants_key, id: r.id });
-      continue;
-    }
+    const ref = conversationRef(r.customer_id, r.channel, r.participants);
     conversations.set(ref, {
       id: r.id,
       participants: r.participants,
       created: createdRefs.has(ref),
     });
   }
-  return { conversations, collisions };
+  // A planned conversation not found under its key: the key holds other participants.
+  for (const [ref, row] of rows) {
+    if (conversations.has(ref)) continue;
+    const moved = await atFallbackKey(sql, row, write);
+    if (moved) conversations.set(ref, moved);
+  }
+  return { conversations };
+}
+
+/**
+ * A conversation whose key holds other participants: found under the first of
+ * its candidate keys that holds its participants, else created under the first
+ * free one (`write`), in the caller's transaction. Rare: only after a collision.
+ */
+async function atFallbackKey(
+  sql: Sql,
+  row: PlannedConversation,
+  write: boolean,
+): Promise<WrittenConversation | undefined> {
+  const candidates = await candidateKeys(
+    sql,
+    `conversations\n${row.customerId}\n${row.channel}`,
+    row.participants.join("\n"),
+    row.key,
+  );
+  const wanted = row.participants.join("\n");
+  // A free key taken meanwhile by a concurrent writer: look again (bounded).
+  for (let round = 0; round < 3; round++) {
+    const held = new Map(
+      (await sql<{ id: bigint; participants_key: bigint; participants: string[] }[]>`
+        select id, participants_key, participants from conversations
+        where customer_id = ${s(row.customerId)} and channel = ${row.channel}
+          and participants_key = any(${candidates.map(s)}::bigint[])`).map((r) => [
+        r.participants_key,
+        r,
+      ]),
+    );
+    for (const key of candidates) {
+      const r = held.get(key);
+      if (r && r.participants.join("\n") === wanted) {
+        return { id: r.id, participants: r.participants, created: false };
+      }
+      if (r) continue;
+      if (!write) return undefined;
+      const [inserted] = await sql<{ id: bigint; participants: string[] }[]>`
+        insert into conversations (customer_id, channel, participants_key, participants)
+        values (${s(row.customerId)}, ${row.channel}, ${s(key)},
+                ${textArrayLiteral(row.participants)}::text[])
+        on conflict (customer_id, channel, participants_key) do nothing
+        returning id, participants`;
+      if (inserted) return { id: inserted.id, participants: inserted.participants, created: true };
+      break;
+    }
+  }
+  throw new KeysExhaustedError(`conversations of customer ${row.customerId} (${row.channel})`);
 }

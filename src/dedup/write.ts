@@ -142,7 +142,7 @@ function collisions(sql: Sql, d: Required<DedupRows>) {
  * @example Usage
  * ```ts ignore
  * const collisions = await writeDedupRows(tx, { phones: [[key, { raw, value }]] });
- * if (collisions.length) throw new KeyCollisionError(`${collisions[0].table} id ${key}`);
+ * if (collisions.length) throw new KeyConflictError(`${collisions[0].table} id ${key}`, requests);
  * ```
  */
 export async function writeDedupRows(sql: Sql, rows: DedupRows): Promise<DedupCollision[]> {

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import { KeyRing, KeysExhaustedError } from "../dedup/keys.ts";
 import { writeDedupRows } from "../dedup/write.ts";
 import { ConvoError, UsageError } from "../errors.ts";
 import { maskAddress } from "../log/redact.ts";
@@ -45,7 +46,7 @@ export interface AddEndpointResult {
   mappingId: bigint;
   /** The normalized address (`+E.164`, `sc:…`, `id:…` or `local@domain`). */
   normalized: string;
-  /** hash64 of the normalized address: the id of its dedup row. */
+  /** The id of its dedup row: hash64 of the normalized address, unless that key holds another address (then a fallback key: `dedup/keys.ts`). */
   key: bigint;
 }
 
@@ -136,8 +137,11 @@ async function selectOrInsert<T>(
  * the provider serves the other family,
  * or the address is already mapped to another customer, or to this customer
  * under another provider (the message names the owner).
- * @throws {ConvoError} when the address's 64-bit key already holds another
- * address (a hash collision: never merged silently).
+ * The address's dedup row is written under its `hash64` key, or under its
+ * first free fallback key when that key holds another address (a 64-bit
+ * collision, maybe forged: `dedup/keys.ts`); never merged.
+ *
+ * @throws {ConvoError} when every candidate key holds another address.
  * @example Usage
  * ```ts ignore
  * import { addEndpoint } from "./add.ts";
@@ -235,15 +239,34 @@ export async function addEndpoint(sql: Sql, input: EndpointInput): Promise<AddEn
       throw new ProviderKindError(providerName, customerName, provider.row.kind, kind);
     }
 
-    const [collision] = await writeDedupRows(tx as unknown as Sql, {
-      [kind === "email" ? "emails" : "phones"]: [[key, { raw: address, value: normalized }]],
-    });
+    // The address's dedup row: under its hash64 key, or, when that key holds another
+    // address (a 64-bit collision, maybe forged), under its first free fallback key.
+    const table = kind === "email" ? "email_addresses" : "phone_numbers";
+    const write = (id: bigint) =>
+      writeDedupRows(tx as unknown as Sql, {
+        [kind === "email" ? "emails" : "phones"]: [[id, { raw: address, value: normalized }]],
+      });
+    let id = key;
+    let [collision] = await write(id);
+    if (collision) {
+      const ring = new KeyRing(tx as unknown as Sql);
+      try {
+        await ring.resolve([{ table, value: normalized }]);
+      } catch (err) {
+        if (!(err instanceof KeysExhaustedError)) throw err;
+        throw new ConvoError(`${err.message} (${kind} ${maskAddress(normalized)})`, {
+          hint: "the two are never merged; report this",
+        });
+      }
+      id = ring.key(table, normalized);
+      [collision] = await write(id);
+    }
     if (collision) {
       throw new ConvoError(
-        `64-bit key collision: key ${key} (0x${hashHex(key)}) of ${normalized} already holds ` +
-          `another ${kind === "email" ? "email address" : "phone address"} ` +
-          `(${maskAddress(collision.stored)})`,
-        { hint: "the two are never merged; report this (it is astronomically unlikely)" },
+        `64-bit key collision: key ${id} (0x${hashHex(id)}) of ${normalized} was taken ` +
+          `by another ${kind === "email" ? "email address" : "phone address"} ` +
+          `(${maskAddress(collision.stored)}) meanwhile`,
+        { hint: "run the command again" },
       );
     }
 
@@ -252,7 +275,7 @@ export async function addEndpoint(sql: Sql, input: EndpointInput): Promise<AddEn
       () =>
         tx<MappingRow[]>`
           insert into endpoint_mappings (customer_id, provider_id, kind, address, normalized, hash)
-          values (${customerId}, ${providerId}, ${kind}, ${address}, ${normalized}, ${key})
+          values (${customerId}, ${providerId}, ${kind}, ${address}, ${normalized}, ${id})
           on conflict do nothing
           returning id, customer_id, provider_id`,
       "mapping",
@@ -267,7 +290,7 @@ export async function addEndpoint(sql: Sql, input: EndpointInput): Promise<AddEn
       providerCreated: provider.created,
       mappingId: mapping.row.id,
       normalized,
-      key,
+      key: id,
     } satisfies AddEndpointResult;
   });
 }

@@ -20,19 +20,18 @@ export interface Route {
   readonly providerId: bigint;
 }
 
-/** Finds the mappings of addresses. */
+/**
+ * Finds the mappings of addresses, by normalized value (never by 64-bit key: a
+ * value stored under a fallback key after a collision routes all the same).
+ */
 export interface Router {
-  /**
-   * Loads the mappings of these addresses (normalized value by key) into the
-   * cache; then {@link Router.routes} answers for them.
-   */
-  load(addresses: ReadonlyMap<bigint, string>): Promise<void>;
+  /** Loads the mappings of these normalized addresses into the cache; then {@link Router.routes} answers for them. */
+  load(values: Iterable<string>): Promise<void>;
   /** The mappings of a loaded address (several kinds may map one number). */
-  routes(key: bigint, value: string): readonly Route[];
+  routes(value: string): readonly Route[];
 }
 
 interface Entry {
-  value: string;
   routes: Route[];
   at: number;
 }
@@ -47,40 +46,32 @@ export function createRouter(
   const ttl = options.ttlMs ?? 30_000;
   const now = options.now ?? Date.now;
   const max = options.maxEntries ?? 100_000;
-  const cache = new Map<bigint, Entry>();
+  const cache = new Map<string, Entry>();
   return {
-    async load(addresses) {
+    async load(values) {
       const t = now();
-      const missing: string[] = [];
-      for (const [key, value] of addresses) {
-        const e = cache.get(key);
-        if (!e || e.routes.length === 0 || t - e.at > ttl || e.value !== value) {
-          missing.push(key.toString());
-        }
+      const missing = new Set<string>();
+      for (const value of values) {
+        const e = cache.get(value);
+        if (!e || e.routes.length === 0 || t - e.at > ttl) missing.add(value);
       }
-      if (missing.length === 0) return;
+      if (missing.size === 0) return;
+      const list = [...missing];
+      // (kind, normalized) is unique: an index scan of endpoint_mappings_kind_normalized_key.
       const rows = await sql<
-        {
-          hash: bigint;
-          normalized: string;
-          kind: Route["kind"];
-          customer_id: bigint;
-          provider_id: bigint;
-        }[]
+        { normalized: string; kind: Route["kind"]; customer_id: bigint; provider_id: bigint }[]
       >`
-        select hash, normalized, kind, customer_id, provider_id
-        from endpoint_mappings where hash = any(${missing}::bigint[])
-        order by hash, kind`;
-      for (const k of missing) {
-        const key = BigInt(k);
-        cache.set(key, { value: addresses.get(key)!, routes: [], at: t });
-      }
+        select normalized, kind, customer_id, provider_id
+        from endpoint_mappings
+        where kind = any('{sms,mms,email}'::text[]) and normalized = any(${list}::text[])
+        order by normalized, kind`;
+      for (const value of list) cache.set(value, { routes: [], at: t });
       for (const r of rows) {
-        const e = cache.get(r.hash)!;
-        // A mapping whose normalized text differs from the address is another
-        // address with the same 64-bit key: never route by it.
-        if (r.normalized !== e.value) continue;
-        e.routes.push({ kind: r.kind, customerId: r.customer_id, providerId: r.provider_id });
+        cache.get(r.normalized)!.routes.push({
+          kind: r.kind,
+          customerId: r.customer_id,
+          providerId: r.provider_id,
+        });
       }
       if (cache.size > max) {
         for (const k of cache.keys()) {
@@ -89,9 +80,8 @@ export function createRouter(
         }
       }
     },
-    routes(key, value) {
-      const e = cache.get(key);
-      return e && e.value === value ? e.routes : [];
+    routes(value) {
+      return cache.get(value)?.routes ?? [];
     },
   };
 }

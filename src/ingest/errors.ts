@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type KeyRequest, KeysExhaustedError } from "../dedup/keys.ts";
 import { EventPayloadError } from "../events/errors.ts";
 
 /** A failure that retrying cannot fix: the event is dead-lettered at once. */
@@ -17,12 +18,21 @@ export class PermanentEventError extends Error {
   }
 }
 
-/** Two different normalized values with the same 64-bit key. */
-export class KeyCollisionError extends PermanentEventError {
+/**
+ * Two different normalized values under one 64-bit key, in the batch or against
+ * a stored row: their keys are resolved (`dedup/keys.ts`: the value that came
+ * second moves to a fallback key) and the events written again. Transient: if
+ * it is still there when the event's attempts run out, the event is dead, but
+ * no value is ever merged with another or refused for good.
+ */
+export class KeyConflictError extends Error {
+  /** The values to resolve (never shown: they are addresses and bodies). */
+  readonly requests: readonly KeyRequest[];
   /** Makes the error; `what` names the table and key. */
-  constructor(what: string) {
-    super(`64-bit key collision: ${what} already holds a different value`);
-    this.name = "KeyCollisionError";
+  constructor(what: string, requests: readonly KeyRequest[]) {
+    super(`64-bit key collision: ${what} holds another value; the key is resolved and retried`);
+    this.name = "KeyConflictError";
+    this.requests = requests;
   }
 }
 
@@ -64,7 +74,10 @@ export type FailureKind = "permanent" | "transient" | "connection";
  * ```
  */
 export function classifyFailure(err: unknown): FailureKind {
-  if (err instanceof PermanentEventError || err instanceof EventPayloadError) return "permanent";
+  if (
+    err instanceof PermanentEventError || err instanceof EventPayloadError ||
+    err instanceof KeysExhaustedError
+  ) return "permanent";
   // Normalizers throw RangeError for a value they cannot read ("Cannot parse
   // email address: …"): the payload's fault. A TypeError ("Cannot read
   // properties of undefined") is most likely our bug: it falls through to

@@ -15,7 +15,8 @@ import type { PlannedContact, PlannedConversation } from "../conversations/refs.
 import { maskAddress, maskText } from "../log/redact.ts";
 import type { Channel } from "../normalize/address.ts";
 import type { conversationKey } from "../normalize/conversation_key.ts";
-import { KeyCollisionError, PermanentEventError } from "./errors.ts";
+import type { DedupTable, KeyRequest } from "../dedup/keys.ts";
+import { KeyConflictError, PermanentEventError } from "./errors.ts";
 import { pickRoute, type Route } from "../endpoints/route.ts";
 import type { PreparedMessage } from "./types.ts";
 
@@ -63,34 +64,38 @@ export interface PlanFailure {
   readonly error: Error;
 }
 
-/** The first key of `p` that the plan already holds with a different value, named. */
-function inBatchCollision(
+/**
+ * The values of `p` whose key the plan (or `p` itself) already holds with a
+ * different value, both named for resolving, and the first such key.
+ */
+function inBatchConflicts(
   plan: BatchPlan,
   p: PreparedMessage,
-  planned: MessageConversation,
-): string | undefined {
-  for (const a of p.participants) {
-    const held = (a.kind === "phone" ? plan.phones : plan.emails).get(a.key);
-    if (held && held.value !== a.value) {
-      return `${a.kind === "phone" ? "phone_numbers" : "email_addresses"} id ${a.key}`;
+): { what: string; requests: KeyRequest[] } | undefined {
+  const requests: KeyRequest[] = [];
+  let what: string | undefined;
+  const own = new Map<string, string>();
+  const check = (table: DedupTable, key: bigint, value: string, planned: string | undefined) => {
+    const at = `${table}\n${key}`;
+    const other = planned ?? own.get(at);
+    if (other === undefined || other === value) own.set(at, value);
+    else {
+      what ??= `${table} id ${key}`;
+      requests.push({ table, value }, { table, value: other });
     }
+  };
+  for (const a of p.participants) {
+    if (a.kind === "phone") check("phone_numbers", a.key, a.value, plan.phones.get(a.key)?.value);
+    else check("email_addresses", a.key, a.value, plan.emails.get(a.key)?.value);
   }
   if (p.body) {
-    const held = (p.body.table === "xms" ? plan.xmsBodies : plan.emailBodies).get(p.body.key);
-    if (held && held.normalized !== p.body.normalized) {
-      return `${p.body.table === "xms" ? "xms_bodies" : "email_bodies"} id ${p.body.key}`;
-    }
+    const [table, map] = p.body.table === "xms"
+      ? ["xms_bodies" as const, plan.xmsBodies]
+      : ["email_bodies" as const, plan.emailBodies];
+    check(table, p.body.key, p.body.normalized, map.get(p.body.key)?.normalized);
   }
-  for (const a of p.attachments) {
-    const held = plan.urls.get(a.key);
-    if (held !== undefined && held !== a.url) return `attachment_urls id ${a.key}`;
-  }
-  const c = planned.conversation;
-  const held = plan.conversations.get(planned.ref);
-  if (held && held.participants.join("\n") !== c.participants.join("\n")) {
-    return `conversations key ${c.key}`;
-  }
-  return undefined;
+  for (const a of p.attachments) check("attachment_urls", a.key, a.url, plan.urls.get(a.key));
+  return what === undefined ? undefined : { what, requests };
 }
 
 /** Looks up the mappings of an address (see `Router.routes`). */
@@ -138,7 +143,7 @@ function ourSide(p: PreparedMessage, lookup: RouteLookup): Route {
  *
  * @example Usage
  * ```ts ignore
- * const { plan, failures } = planBatch(prepared, (a) => router.routes(a.key, a.value));
+ * const { plan, failures } = planBatch(prepared, (a) => router.routes(a.value));
  * ```
  */
 export function planBatch(
@@ -178,11 +183,14 @@ export function planBatch(
       plan.replays.push(index);
       continue;
     }
-    // A key an earlier event of the batch holds with another value: refused, as the
-    // database check refuses one committed before (the first value would be kept).
-    const collision = inBatchCollision(plan, p, planned);
-    if (collision) {
-      failures.push({ index, error: new KeyCollisionError(`${collision} (within one batch)`) });
+    // A key an earlier event of the batch (or this one) holds with another value: never
+    // merged. The caller resolves the keys (one value moves to a fallback) and plans again.
+    const conflict = inBatchConflicts(plan, p);
+    if (conflict) {
+      failures.push({
+        index,
+        error: new KeyConflictError(`${conflict.what} (within one batch)`, conflict.requests),
+      });
       continue;
     }
     seen.add(messageRef);

@@ -20,7 +20,8 @@ import type { ClaimedEvent, Outcome } from "../queue/types.ts";
 import type { Router } from "../endpoints/route.ts";
 import { messageSnippet } from "../conversations/snippet.ts";
 import { htmlToText } from "./_html.ts";
-import { KeyCollisionError, PermanentEventError } from "./errors.ts";
+import type { DedupTable, KeyRequest, KeyRing } from "../dedup/keys.ts";
+import { KeyConflictError, PermanentEventError } from "./errors.ts";
 import { failureOutcome, type OutcomeOptions } from "./outcome.ts";
 import { type BatchPlan, planBatch } from "./plan.ts";
 import type { AddressRef, BodyRef, PreparedMessage } from "./types.ts";
@@ -31,22 +32,26 @@ export interface PrepareOptions {
   region: string;
   /** Grapheme clusters in a snippet. */
   snippetLength: number;
+  /** Keys moved to a fallback after a collision (default: every key is `hash64`). */
+  keys?: KeyRing;
 }
 
-function address(channel: Channel, raw: string, region: string): AddressRef {
+type KeyOf = (table: DedupTable, value: string) => bigint;
+
+function address(channel: Channel, raw: string, region: string, keyOf: KeyOf): AddressRef {
   try {
     if (channel === "email") {
       const e = normalizeEmail(raw);
       return {
         kind: "email",
-        key: hash64(e.address),
+        key: keyOf("email_addresses", e.address),
         value: e.address,
         raw,
         displayName: e.displayName,
       };
     }
     const p = normalizePhone(raw, { region });
-    return { kind: "phone", key: hash64(p.value), value: p.value, raw };
+    return { kind: "phone", key: keyOf("phone_numbers", p.value), value: p.value, raw };
   } catch (err) {
     // The message names the raw value: masked, because last_error is shown in logs.
     throw new PermanentEventError(maskText((err as Error).message), { cause: err });
@@ -54,26 +59,13 @@ function address(channel: Channel, raw: string, region: string): AddressRef {
 }
 
 /**
- * The addresses of a message, each once by key, in order.
- *
- * @throws {KeyCollisionError} when two of them are different addresses under one 64-bit key
- * (refused, never merged).
+ * The addresses of a message, each once, in order. (Two different addresses
+ * under one 64-bit key are left to `planBatch`, which resolves their keys.)
  */
 export function uniqueAddresses(refs: readonly AddressRef[]): AddressRef[] {
-  const seen = new Map<bigint, AddressRef>();
-  for (const r of refs) {
-    const first = seen.get(r.key);
-    if (!first) seen.set(r.key, r);
-    // Two addresses of one message under one 64-bit key: refused, never merged.
-    else if (first.value !== r.value) {
-      throw new KeyCollisionError(`${tableOf(r)} id ${r.key} (two addresses of one message)`);
-    }
-  }
+  const seen = new Map<string, AddressRef>();
+  for (const r of refs) if (!seen.has(r.value)) seen.set(r.value, r);
   return [...seen.values()];
-}
-
-function tableOf(a: AddressRef): string {
-  return a.kind === "phone" ? "phone_numbers" : "email_addresses";
 }
 
 /**
@@ -90,13 +82,15 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
     receivedAt: event.receivedAt,
   });
   const channel = message.channel;
-  const from = address(channel, message.from, options.region);
-  const to = message.to.map((a) => address(channel, a, options.region));
-  const cc = message.cc.map((a) => address(channel, a, options.region));
+  const keys = options.keys;
+  const keyOf: KeyOf = keys ? (t, v) => keys.key(t, v) : (_t, v) => hash64(v);
+  const from = address(channel, message.from, options.region, keyOf);
+  const to = message.to.map((a) => address(channel, a, options.region, keyOf));
+  const cc = message.cc.map((a) => address(channel, a, options.region, keyOf));
   // Ours, even when on neither To nor Cc (Bcc, a list, forwarding): a participant, so the
   // conversation keeps our side in its key.
   const deliveredTo = message.direction === "inbound" && message.deliveredTo !== undefined
-    ? address(channel, message.deliveredTo, options.region)
+    ? address(channel, message.deliveredTo, options.region, keyOf)
     : undefined;
   const participants = uniqueAddresses(
     deliveredTo ? [from, ...to, ...cc, deliveredTo] : [from, ...to, ...cc],
@@ -109,7 +103,7 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
     if (normalized !== "") {
       body = {
         table: channel === "email" ? "email" : "xms",
-        key: hash64(normalized),
+        key: keyOf(channel === "email" ? "email_bodies" : "xms_bodies", normalized),
         raw: text,
         normalized,
       };
@@ -122,7 +116,7 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
 
   const attachments = message.attachments.map((a) => ({
     url: a.url,
-    key: hash64(a.url),
+    key: keyOf("attachment_urls", a.url),
     contentType: a.contentType ?? null,
   }));
   return {
@@ -143,6 +137,8 @@ export function prepareEvent(event: ClaimedEvent, options: PrepareOptions): Prep
 export interface PrepareBatchOptions extends PrepareOptions, OutcomeOptions {
   /** Endpoint routing. */
   router: Router;
+  /** Keys, and their resolution after a collision (`dedup/keys.ts`). */
+  keys: KeyRing;
 }
 
 /**
@@ -163,11 +159,34 @@ export interface PreparedBatch {
   readonly routingError?: unknown;
 }
 
-/** Parses, normalizes and routes a claimed batch (no writes). */
+/**
+ * Parses, normalizes and routes a claimed batch (no writes). Two values of the
+ * batch under one 64-bit key have their keys resolved (`dedup/keys.ts`) and the
+ * batch is planned again; what still collides (two values both new) is retried
+ * later, once the first is stored.
+ */
 export async function prepareBatch(
   events: readonly ClaimedEvent[],
   options: PrepareBatchOptions,
 ): Promise<PreparedBatch> {
+  let prepared = await routedBatch(events, options);
+  const conflicts = prepared.conflicts;
+  if (conflicts.length > 0 && prepared.routingError === undefined) {
+    try {
+      await options.keys.resolve(conflicts);
+    } catch (routingError) {
+      return { ...prepared, plan: planBatch([], () => []).plan, writable: [], routingError };
+    }
+    prepared = await routedBatch(events, options);
+  }
+  const { conflicts: _, ...batch } = prepared;
+  return batch;
+}
+
+async function routedBatch(
+  events: readonly ClaimedEvent[],
+  options: PrepareBatchOptions,
+): Promise<PreparedBatch & { conflicts: KeyRequest[] }> {
   const outcomes: Outcome[] = [];
   const ready: { index: number; prepared: PreparedMessage }[] = [];
   events.forEach((event, index) => {
@@ -177,20 +196,22 @@ export async function prepareBatch(
       outcomes.push(failureOutcome(event, err, options));
     }
   });
-  const addresses = new Map<bigint, string>();
+  const addresses = new Set<string>();
   for (const { prepared } of ready) {
-    for (const a of prepared.participants) addresses.set(a.key, a.value);
+    for (const a of prepared.participants) addresses.add(a.value);
   }
   try {
     await options.router.load(addresses);
   } catch (routingError) {
-    return { events, outcomes, plan: planBatch([], () => []).plan, writable: [], routingError };
+    const plan = planBatch([], () => []).plan;
+    return { events, outcomes, plan, writable: [], routingError, conflicts: [] };
   }
-  const { plan, failures } = planBatch(
-    ready,
-    (a) => options.router.routes(a.key, a.value),
-  );
-  for (const f of failures) outcomes.push(failureOutcome(events[f.index], f.error, options));
+  const { plan, failures } = planBatch(ready, (a) => options.router.routes(a.value));
+  const conflicts: KeyRequest[] = [];
+  for (const f of failures) {
+    if (f.error instanceof KeyConflictError) conflicts.push(...f.error.requests);
+    outcomes.push(failureOutcome(events[f.index], f.error, options));
+  }
   const writable = [...plan.messages.map((m) => m.index), ...plan.replays];
-  return { events, outcomes, plan, writable };
+  return { events, outcomes, plan, writable, conflicts };
 }

@@ -17,7 +17,7 @@ import { maskText } from "../log/redact.ts";
 import { recordOutcomes } from "../queue/outcomes.ts";
 import type { BatchResult, ClaimedEvent, Outcome } from "../queue/types.ts";
 import type { WriteCache } from "./cache.ts";
-import { classifyFailure, errorText } from "./errors.ts";
+import { classifyFailure, errorText, KeyConflictError } from "./errors.ts";
 import { failureOutcome, logOutcomes, tally } from "./outcome.ts";
 import { prepareBatch, type PrepareBatchOptions, type PreparedBatch } from "./prepare.ts";
 import { writePlan } from "./write.ts";
@@ -47,7 +47,9 @@ export async function processBatch(
 
 /**
  * Writes a prepared batch in one transaction with its events' outcomes; a
- * failing batch is retried event by event.
+ * failing batch is retried event by event. A value found under a key that holds
+ * another value (a 64-bit collision) has its key resolved, and the batch is
+ * prepared and written again, once.
  *
  * @throws only when even recording the outcomes fails (see {@link processBatch}).
  */
@@ -55,6 +57,7 @@ export async function writeBatch(
   sql: Sql,
   prepared: PreparedBatch,
   options: ProcessOptions,
+  resolved = false,
 ): Promise<BatchResult> {
   const { events, outcomes, plan, writable } = prepared;
   if (prepared.routingError !== undefined) {
@@ -88,6 +91,14 @@ export async function writeBatch(
   } catch (err) {
     // Something under the cache may have changed (a row deleted): forget it.
     options.cache?.clear();
+    if (err instanceof KeyConflictError && !resolved) {
+      try {
+        await options.keys.resolve(err.requests);
+      } catch (resolveError) {
+        return await giveBack(sql, events, outcomes, resolveError, options);
+      }
+      return await writeBatch(sql, await prepareBatch(events, options), options, true);
+    }
     const kind = classifyFailure(err);
     if (kind === "connection" || writable.length <= 1) {
       if (writable.length === 1 && kind !== "connection") {

@@ -9,6 +9,7 @@
 import type { Config } from "../config.ts";
 import { type Sql, withDatabase } from "../db/connect.ts";
 import { ConvoError } from "../errors.ts";
+import { KeyRing } from "../dedup/keys.ts";
 import { createRouter } from "../endpoints/route.ts";
 import type { Logger } from "../log/logger.ts";
 import { maskText } from "../log/redact.ts";
@@ -180,6 +181,7 @@ export async function startWork(
         maxAttempts,
         backoff: { baseMs: options.retryDelayMs },
         router: createRouter(sql),
+        keys: new KeyRing(sql),
         logger: log,
         cache: new WriteCache(),
       };

@@ -40,7 +40,8 @@ import {
 } from "../dedup/write.ts";
 import { messageActivityAt } from "../conversations/activity.ts";
 import type { Learned, WriteCache } from "./cache.ts";
-import { KeyCollisionError } from "./errors.ts";
+import type { DedupTable, KeyRequest } from "../dedup/keys.ts";
+import { KeyConflictError } from "./errors.ts";
 import type { BatchPlan, PlannedMessage } from "./plan.ts";
 
 const cmp = <T extends bigint | string>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
@@ -51,7 +52,7 @@ const idArrayLiteral = (values: readonly bigint[]) => `{${values.join(",")}}`;
 
 /** Addresses the cache does not know; a known key with another value is a collision. */
 function unknownAddresses(
-  table: string,
+  table: DedupTable,
   rows: DedupRow<DedupAddress>[],
   cache: WriteCache | undefined,
   learned: Learned,
@@ -63,10 +64,39 @@ function unknownAddresses(
       out.push(row);
       learned.addresses.push([row[0], row[1].value]);
     } else if (known !== row[1].value) {
-      throw new KeyCollisionError(`${table} id ${row[0]}`);
+      throw new KeyConflictError(`${table} id ${row[0]}`, [
+        { table, value: row[1].value },
+        { table, value: known },
+      ]);
     }
   }
   return out;
+}
+
+/** The values to resolve after the database reported keys holding other values. */
+function conflictOf(
+  collisions: readonly { table: string; id: bigint; stored: string }[],
+  d: DedupRows,
+): KeyConflictError {
+  const ours = new Map<string, string>();
+  const add = (
+    table: DedupTable,
+    rows: readonly DedupRow<unknown>[] | undefined,
+    v: (r: never) => string,
+  ) => {
+    for (const [id, r] of rows ?? []) ours.set(`${table}\n${id}`, v(r as never));
+  };
+  add("phone_numbers", d.phones, (r: DedupAddress) => r.value);
+  add("email_addresses", d.emails, (r: DedupAddress) => r.value);
+  add("xms_bodies", d.xms, (r: { normalized: string }) => r.normalized);
+  add("email_bodies", d.mails, (r: { normalized: string }) => r.normalized);
+  add("attachment_urls", d.urls, (r: string) => r);
+  const requests: KeyRequest[] = [];
+  for (const c of collisions) {
+    const table = c.table as DedupTable;
+    requests.push({ table, value: ours.get(`${table}\n${c.id}`)! }, { table, value: c.stored });
+  }
+  return new KeyConflictError(collisions.map((c) => `${c.table} id ${c.id}`).join(", "), requests);
 }
 
 function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<string, bigint>) {
@@ -202,7 +232,8 @@ export interface WriteResult {
 /**
  * Writes a batch plan in the caller's transaction.
  *
- * @throws {KeyCollisionError} when a 64-bit key already holds a different value.
+ * @throws {KeyConflictError} when a 64-bit key already holds a different value
+ * (the caller resolves the keys and writes again).
  */
 export async function writePlan(
   sql: Sql,
@@ -233,11 +264,10 @@ export async function writePlan(
   const conversations = new Map<string, bigint>();
   const newConversations: ConversationRow[] = [];
   for (const entry of plan.conversations) {
+    // A ref names the participants, so a known ref is this very conversation.
     const known = cache?.conversation(entry[0]);
     if (known === undefined) newConversations.push(entry);
-    else if (known.participants !== entry[1].participants.join("\n")) {
-      throw new KeyCollisionError(`conversations key ${entry[1].key} (id ${known.id})`);
-    } else conversations.set(entry[0], known.id);
+    else conversations.set(entry[0], known.id);
   }
   newConversations.sort(([, a], [, b]) =>
     cmp(a.customerId, b.customerId) || cmp(a.channel, b.channel) || cmp(a.key, b.key)
@@ -249,16 +279,10 @@ export async function writePlan(
     writeContacts(sql, newContacts),
     writeConversations(sql, newConversations),
   ]);
-  if (collisions.length > 0) {
-    throw new KeyCollisionError(collisions.map((c) => `${c.table} id ${c.id}`).join(", "));
-  }
+  if (collisions.length > 0) throw conflictOf(collisions, dedup);
   for (const [ref, id] of foundContacts.ids) {
     contacts.set(ref, id);
     learned.contacts.push([ref, id]);
-  }
-  const [collision] = written.collisions;
-  if (collision) {
-    throw new KeyCollisionError(`conversations key ${collision.key} (id ${collision.id})`);
   }
   const createdRefs = new Set<string>();
   for (const [ref, c] of written.conversations) {

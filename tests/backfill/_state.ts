@@ -4,6 +4,7 @@
  * conversations back to legacy rows, and draining the queue in-process.
  */
 import type { Sql } from "../../src/db/connect.ts";
+import { KeyRing } from "../../src/dedup/keys.ts";
 import { createRouter } from "../../src/endpoints/route.ts";
 import { processBatch, type ProcessOptions } from "../../src/ingest/process.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -83,6 +84,7 @@ export function ingestOptions(sql: Sql): ProcessOptions {
     maxAttempts: 3,
     backoff: { baseMs: 1000, random: () => 0.5 },
     router: createRouter(sql),
+    keys: new KeyRing(sql),
     logger: quiet,
   };
 }

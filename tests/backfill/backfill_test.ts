@@ -63,6 +63,50 @@ Deno.test("backfillConversations() gives erased demo messages the worker's conve
   });
 });
 
+Deno.test("backfillConversations() moves a conversation whose key is pre-claimed to a fallback key", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await ingestDemo(sql);
+    const [{ n: messages }] = await sql<{ n: number }[]>`select count(*)::int as n from messages`;
+    const [victim] = await sql<
+      { customer_id: bigint; channel: string; participants_key: bigint; participants: string[] }[]
+    >`
+      select customer_id, channel, participants_key, participants from conversations
+      order by message_count desc, id limit 1`;
+    const [{ n: before }] = await sql<
+      { n: number }[]
+    >`select count(*)::int as n from conversations`;
+    await eraseConversations(sql, { contacts: true });
+    // Another participant set under the victim's key (as a forged collision would leave it).
+    await sql`insert into conversations (customer_id, channel, participants_key, participants)
+      values (${victim.customer_id}, ${victim.channel}, ${victim.participants_key},
+              ${["+14155559999"]}::text[])`;
+
+    const dry = await run(sql, { dryRun: true });
+    assert.equal(dry.unassignable, 0);
+    assert.equal(dry.conversationsCreated, before);
+    const r = await run(sql);
+    assert.equal(r.assigned, messages);
+    assert.equal(r.unassignable, 0);
+    assert.equal(r.conversationsCreated, before);
+    const rows = await sql<{ participants_key: bigint; participants: string[]; n: number }[]>`
+      select participants_key, participants, message_count::int as n from conversations
+      where customer_id = ${victim.customer_id} and channel = ${victim.channel}
+        and (participants_key = ${victim.participants_key}
+             or participants = ${victim.participants}::text[])
+      order by id`;
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows[0], {
+      participants_key: victim.participants_key,
+      participants: ["+14155559999"],
+      n: 0,
+    });
+    assert.deepEqual(rows[1].participants, victim.participants);
+    assert.notEqual(rows[1].participants_key, victim.participants_key);
+    assert.ok(rows[1].n > 0);
+    await assertCountersExact(sql);
+  });
+});
+
 Deno.test("backfillConversations() keeps existing contacts, and a second run changes nothing", async () => {
   await withTestDatabase(async ({ sql }) => {
     await ingestDemo(sql);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { ROOT_DIR, runCli } from "../_helpers/cli.ts";
 import { TEST_DATABASE_URL } from "../_helpers/db.ts";
+import { hash64 } from "../../src/normalize/hash.ts";
 import { generateDemoEvents } from "../fixtures/demo/generate.ts";
 
 /** The SQL block of README that starts with `-- convo: <name>`, as statements. */
@@ -90,6 +91,11 @@ Deno.test("README's roles: migrate up as the owner, enqueue and work --drain as 
       enqueue.stdout,
       new RegExp(`stored ${expected.stored}, duplicates ${expected.duplicates}, invalid 0`),
     );
+    // A pre-claimed key (a row under a contact's hash64 key holding another number): the
+    // worker reads the secret of fallback keys to store the contact all the same.
+    const key = hash64("+14155550143").toString();
+    await owner`insert into phone_numbers (id, raw, e164, hash)
+      values (${key}::bigint, 'x', '+14155550999', ${key}::bigint)`;
     const work = await runCli(["work", "--drain"], { env: worker });
     assert.equal(work.code, 0, work.stderr);
     assert.match(
@@ -99,6 +105,9 @@ Deno.test("README's roles: migrate up as the owner, enqueue and work --drain as 
           `inserted ${expected.messages} message`,
       ),
     );
+    const [moved] = await owner<{ id: string }[]>`
+      select id::text from phone_numbers where e164 = '+14155550143'`;
+    assert.notEqual(moved.id, key, "stored under its fallback key");
     const again = await runCli(["enqueue", `${ROOT_DIR}tests/fixtures/demo/events.ndjson`], {
       env: worker,
     });
@@ -125,6 +134,8 @@ Deno.test("README's roles: migrate up as the owner, enqueue and work --drain as 
     await refused(readerSql, "insert into customers (name) values ('x')");
     await refused(readerSql, "update inbound_events set attempts = 0");
     await refused(readerSql, "create table intruder (a int)");
+    await refused(readerSql, "select secret from convo_key_secret");
+    await refused(workerSql, "update convo_key_secret set secret = 'known'");
   } finally {
     await Promise.all(clients.map((c) => c.end({ timeout: 5 })));
     await admin.unsafe(`drop database if exists ${db} with (force)`);

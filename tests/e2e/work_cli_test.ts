@@ -142,8 +142,9 @@ Deno.test("convo work: a long-running worker wakes on NOTIFY, not on its poll in
     } finally {
       worker.kill("SIGTERM");
       const out = await worker.output();
-      assert.equal(out.code, 0);
-      assert.match(new TextDecoder().decode(out.stdout), /claimed 20, done 20/);
+      const stderr = new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, stderr);
+      assert.match(new TextDecoder().decode(out.stdout), /claimed 20, done 20/, stderr);
     }
   });
 });

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
+import { KeyRing } from "../../src/dedup/keys.ts";
 import { createRouter } from "../../src/endpoints/route.ts";
 import { processBatch } from "../../src/ingest/process.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -30,6 +31,7 @@ async function drain(sql: Sql) {
     maxAttempts: 3,
     backoff: { baseMs: 1000, random: () => 0.5 },
     router: createRouter(sql),
+    keys: new KeyRing(sql),
     logger,
   });
 }

@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "../../src/db/connect.ts";
+import { KeyRing } from "../../src/dedup/keys.ts";
 import { createRouter } from "../../src/endpoints/route.ts";
 import { processBatch } from "../../src/ingest/process.ts";
 import { createLogger } from "../../src/log/logger.ts";
@@ -96,6 +97,7 @@ Deno.test("processBatch(): 100 concurrent writers of one conversation make one c
           maxAttempts: 3,
           backoff: { baseMs: 1000 },
           router: createRouter(pool),
+          keys: new KeyRing(pool),
           logger,
         })
       ));

@@ -154,6 +154,8 @@ export class KeyRing {
 
   /** The key of a value: its resolved fallback when there is one, else its hash. */
   key(table: DedupTable, value: string): bigint {
+    // Almost always empty: no string is built for the lookup then.
+    if (this.#fallbacks.size === 0) return this.#hash(value);
     return this.#fallbacks.get(`${table}\n${value}`) ?? this.#hash(value);
   }
 

@@ -213,15 +213,16 @@ const FORMS: Record<string, { note: string; run: Form }> = {
     },
   },
   "jsonb_array_elements (chosen)": {
-    note: "the lines' own text as one JSON array, rows from (…) with type/key arrays",
+    note: "one JSON array of [type, key, line] triples, the lines' own text inside",
     run: async (sql, b) => {
-      const json = "[" + b.map((e) => e.line).join(",") + "]";
+      const json = "[" +
+        b.map((e) => `["${e.type}",${e.key === null ? "null" : JSON.stringify(e.key)},${e.line}]`)
+          .join(",") +
+        "]";
       return (await sql`
         insert into inbound_events (event_type, payload, idempotency_key)
-        select x.t, x.e -> 'payload', x.k
-        from rows from (jsonb_array_elements(${json}::text::jsonb),
-          unnest(${b.map((e) => e.type)}::text[]), unnest(${b.map((e) => e.key)}::text[]))
-          as x (e, t, k)
+        select r ->> 0, r -> 2 -> 'payload', r ->> 1
+        from jsonb_array_elements(${json}::text::jsonb) as r
         on conflict (idempotency_key) do nothing`).count;
     },
   },

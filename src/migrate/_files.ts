@@ -27,6 +27,8 @@ import f22 from "../../migrations/20261203160000_dedup_hash_key.down.sql" with {
 import f23 from "../../migrations/20261203160000_dedup_hash_key.up.sql" with { type: "bytes" };
 import f24 from "../../migrations/20261203160100_drop_status_idx.down.sql" with { type: "bytes" };
 import f25 from "../../migrations/20261203160100_drop_status_idx.up.sql" with { type: "bytes" };
+import f26 from "../../migrations/20261203173000_key_collation.down.sql" with { type: "bytes" };
+import f27 from "../../migrations/20261203173000_key_collation.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -56,4 +58,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203160000_dedup_hash_key.up.sql", bytes: f23 },
   { name: "20261203160100_drop_status_idx.down.sql", bytes: f24 },
   { name: "20261203160100_drop_status_idx.up.sql", bytes: f25 },
+  { name: "20261203173000_key_collation.down.sql", bytes: f26 },
+  { name: "20261203173000_key_collation.up.sql", bytes: f27 },
 ];

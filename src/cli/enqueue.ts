@@ -51,30 +51,50 @@ function shown(path: string): string {
 }
 
 /**
+ * Bytes read at a time from a file: 1 MiB. `file.readable` reads 64 KiB at a time through
+ * a byte stream, and for a 49 MB file those 750 reads cost the client more CPU than
+ * these 48 (about 0.2 s vs 0.05 s in `deno run -A` of a loop over each, same sitting).
+ */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
  * A file's bytes, counted into `meter`; a read that fails (an I/O error, a
  * file that vanished under a network mount) is the user's input problem,
- * exit 2, not an internal error.
+ * exit 2, not an internal error. The file is closed at its end, on an error,
+ * or when the stream is cancelled.
  */
 function meteredFile(file: Deno.FsFile, path: string, meter: InputMeter) {
-  const reader = file.readable.getReader();
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      file.close();
+    }
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      // A fresh buffer each time: the reader may keep what it was given.
+      const buffer = new Uint8Array(READ_CHUNK_BYTES);
+      let n: number | null;
       try {
-        chunk = await reader.read();
+        n = await file.read(buffer);
       } catch (error) {
+        close();
         throw new UsageError(`cannot read ${shown(path)}: ${describeOpenError(error)}`, {
           hint: "batches sent before it were stored (run again once it reads: duplicates " +
             "are skipped)",
           cause: error,
         });
       }
-      if (chunk.done) return controller.close();
-      meter.read += chunk.value.length;
-      controller.enqueue(chunk.value);
+      if (n === null) {
+        close();
+        return controller.close();
+      }
+      meter.read += n;
+      controller.enqueue(buffer.subarray(0, n));
     },
-    cancel(reason) {
-      return reader.cancel(reason);
+    cancel() {
+      close();
     },
   }, { highWaterMark: 0 });
 }

@@ -29,6 +29,8 @@ import f24 from "../../migrations/20261203160100_drop_status_idx.down.sql" with 
 import f25 from "../../migrations/20261203160100_drop_status_idx.up.sql" with { type: "bytes" };
 import f26 from "../../migrations/20261203170000_key_secret.down.sql" with { type: "bytes" };
 import f27 from "../../migrations/20261203170000_key_secret.up.sql" with { type: "bytes" };
+import f28 from "../../migrations/20261203173000_key_collation.down.sql" with { type: "bytes" };
+import f29 from "../../migrations/20261203173000_key_collation.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -60,4 +62,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203160100_drop_status_idx.up.sql", bytes: f25 },
   { name: "20261203170000_key_secret.down.sql", bytes: f26 },
   { name: "20261203170000_key_secret.up.sql", bytes: f27 },
+  { name: "20261203173000_key_collation.down.sql", bytes: f28 },
+  { name: "20261203173000_key_collation.up.sql", bytes: f29 },
 ];

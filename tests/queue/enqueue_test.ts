@@ -545,3 +545,21 @@ Deno.test("enqueue() of nothing stores nothing", async () => {
     });
   });
 });
+
+Deno.test("inbound_events.idempotency_key compares bytes (collation C), whatever the database's locale", async () => {
+  await withQueue(async (sql) => {
+    const [column] = await sql<{ collation: string | null }[]>`
+      select collation_name as collation from information_schema.columns
+      where table_name = 'inbound_events' and column_name = 'idempotency_key'`;
+    assert.equal(column.collation, "C");
+    // Byte order: 'B' (0x42) before 'a' (0x61), and one key per spelling.
+    const keys = ["a", "B", "A", "b"];
+    const { summary } = await run(sql, [
+      source("c", keys.map((k, i) => sms(`SM-${i}`, {}, k)).join("\n")),
+    ]);
+    assert.equal(summary.stored, 4);
+    const stored = await sql<{ k: string }[]>`
+      select idempotency_key as k from inbound_events order by idempotency_key`;
+    assert.deepEqual(stored.map((r) => r.k), ["A", "B", "a", "b"]);
+  });
+});

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { V8_FLAGS } from "../../src/build/v8_flags.ts";
 import { spawnCli } from "../_helpers/cli.ts";
+import { outputWithPeakRss } from "../_helpers/rss.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
 import { mulberry32 } from "../_helpers/prng.ts";
 import { migrate } from "../_helpers/seed.ts";
@@ -189,17 +190,6 @@ function canonical(v: unknown): string {
   );
 }
 
-/** Peak RSS of a running process in MB (VmHWM), or undefined once it is gone. */
-async function peakRssMb(pid: number): Promise<number | undefined> {
-  try {
-    const status = await Deno.readTextFile(`/proc/${pid}/status`);
-    const m = /^VmHWM:\s+(\d+) kB/m.exec(status);
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 Deno.test("convo enqueue: 12k hostile lines among valid ones: each invalid one reported by line, each valid one stored exactly, exit 2, bounded memory", async () => {
   const lines = generate(9_117);
   const file = await Deno.makeTempFile({ prefix: "convo_hostile_", suffix: ".ndjson" });
@@ -220,26 +210,7 @@ Deno.test("convo enqueue: 12k hostile lines among valid ones: each invalid one r
         // The heap settings convo ships with (src/build/v8_flags.ts).
         env: { DATABASE_URL: url, DENO_V8_FLAGS: V8_FLAGS },
       });
-      let peak = 0;
-      const polling = (async () => {
-        for (;;) {
-          const mb = await peakRssMb(child.pid);
-          if (mb === undefined) return;
-          peak = Math.max(peak, mb);
-          await new Promise((r) => setTimeout(r, 25));
-        }
-      })();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const out = await Promise.race([
-        child.output(),
-        new Promise<never>((_, reject) =>
-          timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            reject(new Error("convo enqueue did not finish within 180 s"));
-          }, 180_000)
-        ),
-      ]).finally(() => clearTimeout(timer));
-      await polling;
+      const { out, peakMb: peak } = await outputWithPeakRss(child, 180_000);
       const stdout = new TextDecoder().decode(out.stdout);
       const stderr = new TextDecoder().decode(out.stderr);
       assert.equal(out.code, 2, stdout + stderr.slice(0, 2000));

@@ -1,0 +1,15 @@
+-- inbound_events.idempotency_key compares bytes (collation "C"), not by the
+-- database's locale. Every enqueued row probes and inserts into the unique
+-- index on the key twice (ON CONFLICT's check, then the insert), and with a
+-- libc locale each comparison is a strcoll() of ~80-byte keys sharing a long
+-- prefix (`convo:v1:message.received:…`). Measured on the anchor server
+-- (PostgreSQL 15, locale C.UTF-8, 2 vCPUs), backend CPU of
+-- `insert … select … on conflict (idempotency_key) do nothing` of 60k
+-- realistic events, median of 9: 2,220 ms → 1,900 ms; the key index alone:
+-- 730 → 590 ms (median of 7).
+--
+-- What a duplicate is does not change: equality under a deterministic
+-- collation is byte equality either way. Only the order of keys does, and no
+-- query orders or ranges over them. The unique constraint keeps its name
+-- (convo_enqueue() names it), its index is rebuilt.
+alter table inbound_events alter column idempotency_key type text collate "C";

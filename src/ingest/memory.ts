@@ -17,7 +17,7 @@ import { UsageError } from "../errors.ts";
 
 /** Heap bytes per byte of payload held in a batch, at the peak (see the module doc). */
 export const HEAP_BYTES_PER_PAYLOAD_BYTE = 4;
-/** Heap the worker needs besides its batches: code, caches (100 000 rows of each kind), buffers. */
+/** Heap the worker needs besides its batches: code, caches (20 000 rows of each kind), buffers. */
 export const HEAP_BASE_BYTES = 96 * 1024 * 1024;
 /** The largest default batch budget: beyond this a batch is slow to write, not faster. */
 export const MAX_DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;

@@ -17,7 +17,9 @@
  * shapes; a `checkpoint` before each run as the anchor does. It runs in a schema of its
  * own (`ceiling`) of the benchmark's database, dropped afterwards.
  *
- * Standalone: `deno run -A tests/bench/ceiling.ts [--count 100000] [--runs 3]`.
+ * Standalone: `deno run -A tests/bench/ceiling.ts [--count 100000] [--runs 3] [--clients 1]`.
+ * With `--clients 2` two clients drain the queue side by side: the server's own scaling,
+ * against which a benchmark compares its 2-process figure.
  *
  * @module
  */
@@ -32,6 +34,11 @@ export interface CeilingOptions {
   runs: number;
   /** Events claimed (and rows inserted) per transaction; the anchor's CLAIM, 500. */
   claim?: number;
+  /**
+   * Clients draining the queue side by side, each on its own connection (default 1, the
+   * anchor's figure); with 2, what the server allows two workers, for scaling ratios.
+   */
+  clients?: number;
   /** Called with one line per run. */
   progress?: (line: string) => void;
 }
@@ -102,11 +109,12 @@ function messageBatchParams(start: number, count: number, r: () => number): stri
 }
 
 /**
- * Measures `claimrw` with one client on the database at `url`: events/s of each run.
- * The schema `ceiling` is created and dropped.
+ * Measures `claimrw` with `clients` clients (default one) on the database at `url`:
+ * events/s of each run. The schema `ceiling` is created and dropped.
  */
 export async function measureClaimrw(url: string, options: CeilingOptions): Promise<number[]> {
   const claim = options.claim ?? 500;
+  const clients = options.clients ?? 1;
   const connect = () =>
     postgres(url, {
       max: 1,
@@ -136,41 +144,47 @@ export async function measureClaimrw(url: string, options: CeilingOptions): Prom
       await admin.unsafe(`vacuum analyze queue`);
       await admin.unsafe(MESSAGES_DDL);
       await admin.unsafe(`checkpoint`).catch(() => {}); // superuser or pg_checkpoint
-      const sql = connect();
+      const conns = Array.from({ length: clients }, connect);
       try {
-        await sql`select 1`;
-        const r = rng(500);
-        let total = 0;
+        await Promise.all(conns.map((sql) => sql`select 1`));
         const started = performance.now();
-        for (;;) {
-          const n = await sql.begin(async (tx) => {
-            const rows = await tx.unsafe(claimSql, [1], { prepare: true });
-            if (rows.length === 0) return 0;
-            await tx.unsafe(
-              INSERT_UNNEST,
-              messageBatchParams(Number(rows[0].id), rows.length, r),
-              { prepare: true },
-            );
-            await tx.unsafe(DONE_SQL, [numArr(rows.map((x) => x.id))], { prepare: true });
-            return rows.length;
-          });
-          if (n === 0) break;
-          total += n;
-        }
+        // One PRNG per client (seeded apart): the rows differ, their shape does not.
+        const counts = await Promise.all(conns.map(async (sql, c) => {
+          const r = rng(500 + c);
+          let total = 0;
+          for (;;) {
+            const n = await sql.begin(async (tx) => {
+              const rows = await tx.unsafe(claimSql, [c + 1], { prepare: true });
+              if (rows.length === 0) return 0;
+              await tx.unsafe(
+                INSERT_UNNEST,
+                messageBatchParams(Number(rows[0].id), rows.length, r),
+                { prepare: true },
+              );
+              await tx.unsafe(DONE_SQL, [numArr(rows.map((x) => x.id))], { prepare: true });
+              return rows.length;
+            });
+            if (n === 0) return total;
+            total += n;
+          }
+        }));
+        const total = counts.reduce((a, b) => a + b, 0);
         const seconds = (performance.now() - started) / 1000;
-        const [{ left }] = await sql`
+        const [{ left }] = await conns[0]`
           select count(*) filter (where status <> 'done')::int as left from queue`;
         if (left !== 0 || total !== options.rows) {
           throw new Error(`claimrw: ${total} claimed, ${left} not done`);
         }
         rates.push(total / seconds);
         options.progress?.(
-          `  claimrw (1 client) run ${run}: ${total} events in ${seconds.toFixed(2)} s = ${
+          `  claimrw (${clients} client${
+            clients === 1 ? "" : "s"
+          }) run ${run}: ${total} events in ${seconds.toFixed(2)} s = ${
             Math.round(total / seconds)
           } events/s`,
         );
       } finally {
-        await sql.end();
+        await Promise.all(conns.map((sql) => sql.end()));
       }
     }
   } finally {
@@ -187,6 +201,7 @@ if (import.meta.main) {
     options: {
       count: { type: "string", default: "100000" },
       runs: { type: "string", default: "3" },
+      clients: { type: "string", default: "1" },
     },
   });
   const db = await createTestDatabase();
@@ -194,6 +209,7 @@ if (import.meta.main) {
     const rates = await measureClaimrw(db.url, {
       rows: Number(values.count),
       runs: Number(values.runs),
+      clients: Number(values.clients),
       progress: console.log,
     });
     const s = [...rates].sort((a, b) => a - b);

@@ -6,7 +6,10 @@
  *   over the wall time of the processes, and their peak RSS (/usr/bin/time).
  * - ceiling: the anchors' `claimrw` (tests/bench/ceiling.ts: claim 500 with SKIP LOCKED,
  *   insert 500 rows, mark done, one transaction, one client) on the same server, right
- *   after the drains, over as many events; the drain's share of it is printed.
+ *   after the drains, over as many events; the drain's share of it is printed. It is
+ *   measured with as many clients as `--processes` names (1 and 2), so that the drain's
+ *   scaling from 1 to 2 processes (`drain_2_over_1`) reads against the server's own from
+ *   1 to 2 clients (`claimrw_2c_over_1c`).
  * - latency: a long-running `convo work` while a producer inserts 1 000
  *   events/s in small batches; enqueue (commit) → done (seen by a 5 ms poll)
  *   per event, p50/p95/p99.
@@ -268,27 +271,48 @@ if (import.meta.main) {
       }
     }
     if (!args["skip-ceiling"]) {
-      const rates = await measureClaimrw(db.url, {
-        rows: COUNT,
-        runs: RUNS,
-        progress: args.json ? undefined : console.log,
-      });
-      const ceiling = median(rates);
-      const ratios: Record<string, number> = {};
+      // The ceiling with as many clients as the drain had processes: convo's scaling from
+      // 1 to 2 processes is read against the server's own from 1 to 2 clients.
+      const ceilings = new Map<number, number[]>();
+      for (const clients of PROCESSES) {
+        ceilings.set(
+          clients,
+          await measureClaimrw(db.url, {
+            rows: COUNT,
+            runs: RUNS,
+            clients,
+            progress: args.json ? undefined : console.log,
+          }),
+        );
+      }
+      const ceiling: Record<string, number> = {};
+      for (const [clients, rates] of ceilings) {
+        ceiling[`claimrw_${clients}c_median_events_per_s`] = Math.round(median(rates));
+        ceiling[`claimrw_${clients}c_min`] = Math.round(Math.min(...rates));
+        ceiling[`claimrw_${clients}c_max`] = Math.round(Math.max(...rates));
+      }
+      const one = ceilings.has(1) ? median(ceilings.get(1)!) : undefined;
       for (const processes of PROCESSES) {
         const d = report[`drain_${processes}`] as { median_events_per_s: number } | undefined;
-        if (d) {
-          ratios[`drain_${processes}_over_claimrw`] = Number(
-            (d.median_events_per_s / ceiling).toFixed(3),
+        if (d && one) {
+          ceiling[`drain_${processes}_over_claimrw`] = Number(
+            (d.median_events_per_s / one).toFixed(3),
           );
         }
       }
-      report.ceiling = {
-        claimrw_1c_median_events_per_s: Math.round(ceiling),
-        min: Math.round(Math.min(...rates)),
-        max: Math.round(Math.max(...rates)),
-        ...ratios,
-      };
+      const d1 = report.drain_1 as { median_events_per_s: number } | undefined;
+      for (const n of PROCESSES.filter((p) => p > 1)) {
+        const dn = report[`drain_${n}`] as { median_events_per_s: number } | undefined;
+        if (one) {
+          ceiling[`claimrw_${n}c_over_1c`] = Number((median(ceilings.get(n)!) / one).toFixed(3));
+        }
+        if (d1 && dn) {
+          ceiling[`drain_${n}_over_1`] = Number(
+            (dn.median_events_per_s / d1.median_events_per_s).toFixed(3),
+          );
+        }
+      }
+      report.ceiling = ceiling;
     }
     if (!args["skip-latency"]) {
       const l = await latency(db.sql, db.url, lines, endpoints);

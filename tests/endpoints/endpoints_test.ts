@@ -330,12 +330,14 @@ Deno.test("addEndpoint() stores an address whose 64-bit key holds another under 
     const key = hash64("+14155550100");
     // A stand-in for a real (or forged) collision: the key already holds another number.
     await sql`insert into phone_numbers (id, raw, e164, hash) values (${key}, 'x', '+19995550123', ${key})`;
-    const r = await addEndpoint(sql, {
-      customer: "acme",
-      provider: "twilio",
-      kind: "sms",
-      address: "+14155550100",
-    });
+    const add = () =>
+      addEndpoint(sql, {
+        customer: "acme",
+        provider: "twilio",
+        kind: "sms",
+        address: "+14155550100",
+      });
+    const r = await add();
     assert.equal(r.status, "added");
     assert.notEqual(r.key, key);
     const [row] = await sql<{ e164: string }[]>`select e164 from phone_numbers where id = ${r.key}`;
@@ -343,12 +345,7 @@ Deno.test("addEndpoint() stores an address whose 64-bit key holds another under 
     const [mapping] = await sql<{ hash: bigint }[]>`select hash from endpoint_mappings`;
     assert.equal(mapping.hash, r.key);
     // Adding it again finds the same row.
-    const again = await addEndpoint(sql, {
-      customer: "acme",
-      provider: "twilio",
-      kind: "sms",
-      address: "+14155550100",
-    });
+    const again = await add();
     assert.equal(again.status, "exists");
     assert.equal(again.key, r.key);
     assert.equal((await sql`select 1 from phone_numbers where e164 = '+14155550100'`).length, 1);

@@ -251,8 +251,11 @@ async function checkConversations(
   const createdRefs = new Set(
     created.map((r) => conversationRef(r.customer_id, r.channel, r.participants)),
   );
+  const planned = new Set(rows.map(([ref]) => ref));
   for (const r of found) {
     const ref = conversationRef(r.customer_id, r.channel, r.participants);
+    // A row under a planned key with other participants is not ours (a collision).
+    if (!planned.has(ref)) continue;
     conversations.set(ref, {
       id: r.id,
       participants: r.participants,

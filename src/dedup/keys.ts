@@ -180,7 +180,9 @@ export class KeyRing {
     for (const [ref, r] of unique) {
       const c = [this.#hash(r.value), ...await fallbacks(secret, r.table, r.value)];
       candidates.set(ref, c);
-      ids.set(r.table, [...(ids.get(r.table) ?? []), ...c]);
+      const of = ids.get(r.table);
+      if (of) of.push(...c);
+      else ids.set(r.table, c.slice());
     }
     const stored = await storedValues(sql, ids);
     for (const [ref, r] of unique) {

@@ -9,6 +9,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import type { DedupTable } from "./keys.ts";
 
 /** A dedup row: key (hash64 of the normalized value) and columns. */
 export type DedupRow<T> = readonly [bigint, T];
@@ -30,11 +31,13 @@ export interface DedupRows {
 /** A key that already holds another value. */
 export interface DedupCollision {
   /** The dedup table. */
-  readonly table: string;
+  readonly table: DedupTable;
   /** The key. */
   readonly id: bigint;
   /** The value stored under it (not the one being written). */
   readonly stored: string;
+  /** The value being written under it. */
+  readonly value: string;
 }
 
 const s = (v: bigint) => v.toString();
@@ -97,36 +100,36 @@ function insertRows(sql: Sql, d: Required<DedupRows>) {
 
 /** Keys whose stored value differs from ours. A separate statement, so it sees rows other workers committed meanwhile. */
 function collisions(sql: Sql, d: Required<DedupRows>) {
-  return sql<{ t: string; id: bigint; stored: string }[]>`
-    select 'phone_numbers' as t, p.id, p.e164 as stored from phone_numbers p
+  return sql<{ t: DedupTable; id: bigint; stored: string; value: string }[]>`
+    select 'phone_numbers' as t, p.id, p.e164 as stored, x.v as value from phone_numbers p
       join unnest(${d.phones.map(([k]) => s(k))}::bigint[], ${
     d.phones.map(([, r]) => r.value)
   }::text[])
         as x(id, v) on p.id = x.id
       where p.e164 <> x.v
     union all
-    select 'email_addresses', a.id, a.lowered from email_addresses a
+    select 'email_addresses', a.id, a.lowered, x.v from email_addresses a
       join unnest(${d.emails.map(([k]) => s(k))}::bigint[], ${
     d.emails.map(([, r]) => r.value)
   }::text[])
         as x(id, v) on a.id = x.id
       where a.lowered <> x.v
     union all
-    select 'xms_bodies', b.id, b.normalized from xms_bodies b
+    select 'xms_bodies', b.id, b.normalized, x.v from xms_bodies b
       join unnest(${d.xms.map(([k]) => s(k))}::bigint[], ${
     d.xms.map(([, r]) => r.normalized)
   }::text[])
         as x(id, v) on b.id = x.id
       where b.normalized <> x.v
     union all
-    select 'email_bodies', b.id, b.normalized from email_bodies b
+    select 'email_bodies', b.id, b.normalized, x.v from email_bodies b
       join unnest(${d.mails.map(([k]) => s(k))}::bigint[], ${
     d.mails.map(([, r]) => r.normalized)
   }::text[])
         as x(id, v) on b.id = x.id
       where b.normalized <> x.v
     union all
-    select 'attachment_urls', u.id, u.raw from attachment_urls u
+    select 'attachment_urls', u.id, u.raw, x.v from attachment_urls u
       join unnest(${d.urls.map(([k]) => s(k))}::bigint[], ${d.urls.map(([, r]) => r)}::text[])
         as x(id, v) on u.id = x.id
       where u.raw <> x.v`;
@@ -142,7 +145,8 @@ function collisions(sql: Sql, d: Required<DedupRows>) {
  * @example Usage
  * ```ts ignore
  * const collisions = await writeDedupRows(tx, { phones: [[key, { raw, value }]] });
- * if (collisions.length) throw new KeyConflictError(`${collisions[0].table} id ${key}`, requests);
+ * // each collision names the table, the key, the value stored and ours
+ * if (collisions.length) await ring.resolve(collisions.map((c) => ({ table: c.table, value: c.value })));
  * ```
  */
 export async function writeDedupRows(sql: Sql, rows: DedupRows): Promise<DedupCollision[]> {
@@ -154,5 +158,5 @@ export async function writeDedupRows(sql: Sql, rows: DedupRows): Promise<DedupCo
     urls: rows.urls ?? [],
   };
   const [, found] = await Promise.all([insertRows(sql, d), collisions(sql, d)]);
-  return found.map((c) => ({ table: c.t, id: c.id, stored: c.stored }));
+  return found.map((c) => ({ table: c.t, id: c.id, stored: c.stored, value: c.value }));
 }

@@ -34,13 +34,14 @@ import {
 import type { Sql } from "../db/connect.ts";
 import {
   type DedupAddress,
+  type DedupCollision,
   type DedupRow,
   type DedupRows,
   writeDedupRows,
 } from "../dedup/write.ts";
 import { messageActivityAt } from "../conversations/activity.ts";
 import type { Learned, WriteCache } from "./cache.ts";
-import type { DedupTable, KeyRequest } from "../dedup/keys.ts";
+import type { DedupTable } from "../dedup/keys.ts";
 import { KeyConflictError } from "./errors.ts";
 import type { BatchPlan, PlannedMessage } from "./plan.ts";
 
@@ -73,30 +74,15 @@ function unknownAddresses(
   return out;
 }
 
-/** The values to resolve after the database reported keys holding other values. */
-function conflictOf(
-  collisions: readonly { table: string; id: bigint; stored: string }[],
-  d: DedupRows,
-): KeyConflictError {
-  const ours = new Map<string, string>();
-  const add = (
-    table: DedupTable,
-    rows: readonly DedupRow<unknown>[] | undefined,
-    v: (r: never) => string,
-  ) => {
-    for (const [id, r] of rows ?? []) ours.set(`${table}\n${id}`, v(r as never));
-  };
-  add("phone_numbers", d.phones, (r: DedupAddress) => r.value);
-  add("email_addresses", d.emails, (r: DedupAddress) => r.value);
-  add("xms_bodies", d.xms, (r: { normalized: string }) => r.normalized);
-  add("email_bodies", d.mails, (r: { normalized: string }) => r.normalized);
-  add("attachment_urls", d.urls, (r: string) => r);
-  const requests: KeyRequest[] = [];
-  for (const c of collisions) {
-    const table = c.table as DedupTable;
-    requests.push({ table, value: ours.get(`${table}\n${c.id}`)! }, { table, value: c.stored });
-  }
-  return new KeyConflictError(collisions.map((c) => `${c.table} id ${c.id}`).join(", "), requests);
+/** The values to resolve after the database reported keys holding other values: ours and theirs. */
+function conflictOf(collisions: readonly DedupCollision[]): KeyConflictError {
+  return new KeyConflictError(
+    collisions.map((c) => `${c.table} id ${c.id}`).join(", "),
+    collisions.flatMap((c) => [
+      { table: c.table, value: c.value },
+      { table: c.table, value: c.stored },
+    ]),
+  );
 }
 
 function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<string, bigint>) {
@@ -279,7 +265,7 @@ export async function writePlan(
     writeContacts(sql, newContacts),
     writeConversations(sql, newConversations),
   ]);
-  if (collisions.length > 0) throw conflictOf(collisions, dedup);
+  if (collisions.length > 0) throw conflictOf(collisions);
   for (const [ref, id] of foundContacts.ids) {
     contacts.set(ref, id);
     learned.contacts.push([ref, id]);

@@ -31,6 +31,8 @@ import f26 from "../../migrations/20261203170000_key_secret.down.sql" with { typ
 import f27 from "../../migrations/20261203170000_key_secret.up.sql" with { type: "bytes" };
 import f28 from "../../migrations/20261203173000_key_collation.down.sql" with { type: "bytes" };
 import f29 from "../../migrations/20261203173000_key_collation.up.sql" with { type: "bytes" };
+import f30 from "../../migrations/20261203180000_message_customer_fk.down.sql" with { type: "bytes" };
+import f31 from "../../migrations/20261203180000_message_customer_fk.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -64,4 +66,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203170000_key_secret.up.sql", bytes: f27 },
   { name: "20261203173000_key_collation.down.sql", bytes: f28 },
   { name: "20261203173000_key_collation.up.sql", bytes: f29 },
+  { name: "20261203180000_message_customer_fk.down.sql", bytes: f30 },
+  { name: "20261203180000_message_customer_fk.up.sql", bytes: f31 },
 ];

@@ -80,6 +80,27 @@ Deno.test("schema: foreign keys refuse orphans and cross-customer references", a
       `insert into messages (customer_id, provider_id, direction, channel, sent_at)
        values (2, 10, 'inbound', 'sms', now())`,
     );
+    // No key of its own checks messages.customer_id (migration
+    // 20261203180000): the provider key refuses a customer that does not exist.
+    await rejectsWith(
+      sql,
+      "23503",
+      "messages_provider_fkey",
+      `insert into messages (customer_id, provider_id, direction, channel, sent_at)
+       values (99, 10, 'inbound', 'sms', now())`,
+    );
+    // …and a customer with messages cannot go, through its providers.
+    await sql.unsafe(`
+      insert into customers (id, name) values (3, 'c');
+      insert into providers (id, customer_id, kind, name) values (30, 3, 'sms', 'twilio');
+      insert into messages (customer_id, provider_id, direction, channel, sent_at)
+        values (3, 30, 'inbound', 'sms', now());`);
+    await rejectsWith(
+      sql,
+      "23503",
+      "providers_customer_id_fkey",
+      `delete from customers where id = 3`,
+    );
     await rejectsWith(
       sql,
       "23503",

@@ -56,10 +56,25 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-/** Variables a child deno needs to find its cache; nothing else is inherited. */
+/** Variables a child deno needs to find its cache and to fetch; nothing else is inherited. */
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1" };
-  for (const k of ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"]) {
+  // The TLS and proxy settings too: a child that fetches (`deno bundle` downloads
+  // esbuild from npm the first time) must trust what the parent trusts.
+  for (
+    const k of [
+      "HOME",
+      "PATH",
+      "DENO_DIR",
+      "XDG_CACHE_HOME",
+      "TMPDIR",
+      "DENO_TLS_CA_STORE",
+      "DENO_CERT",
+      "HTTPS_PROXY",
+      "HTTP_PROXY",
+      "NO_PROXY",
+    ]
+  ) {
     const v = Deno.env.get(k);
     if (v !== undefined) env[k] = v;
   }

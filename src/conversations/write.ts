@@ -101,17 +101,80 @@ function conversationArrays(rows: readonly ConversationRow[]) {
   };
 }
 
-function insertConversations(sql: Sql, rows: readonly ConversationRow[]) {
+/**
+ * A message planned into a conversation this batch may create: a conversation
+ * created with its messages' counters is written once, where creating it
+ * empty and moving its counters after the messages writes it twice (a second
+ * row version, and an entry in each of its indexes).
+ */
+export interface SeedMessage {
+  /** Ref of its conversation. */
+  readonly conversation: string;
+  /** `messages.sent_at`. */
+  readonly sentAt: Date;
+  /** `messages.received_at`. */
+  readonly receivedAt: Date | null;
+  /** What it shows as `last_snippet`. */
+  readonly snippet: string | null;
+}
+
+/** The counters a created conversation was inserted with. */
+export interface Seeded {
+  /** `message_count` */
+  readonly count: number;
+  /** `last_message_at` */
+  readonly lastAt: Date | null;
+  /** `last_snippet` */
+  readonly snippet: string | null;
+}
+
+/** Inserts conversations; a created one counts its seed messages (see {@link writeConversations}). */
+function insertConversations(
+  sql: Sql,
+  rows: readonly ConversationRow[],
+  seeds: readonly SeedMessage[],
+) {
   const a = conversationArrays(rows);
-  return sql<{ customer_id: bigint; channel: string; participants: string[] }[]>`
-    insert into conversations (customer_id, channel, participants_key, participants)
-    select customer_id, channel, participants_key, participants::text[]
+  const index = new Map(rows.map(([ref], i) => [ref, i]));
+  const seeded = seeds.filter((m) => index.has(m.conversation));
+  // The newest seed by activity time, then by position (the order of the message
+  // ids: the messages are inserted in this order), as the counters' update and a
+  // recount pick it; the activity time of a message written in this transaction
+  // (created_at = now()) by the recount's own function.
+  return sql<
+    {
+      customer_id: bigint;
+      channel: string;
+      participants: string[];
+      message_count: bigint;
+      last_message_at: Date | null;
+      last_snippet: string | null;
+    }[]
+  >`
+    with seed as (
+      select m.i, m.n, m.snippet, convo_message_activity_at(m.sent_at, m.received_at, now()) as at
+      from unnest(${seeded.map((m) => index.get(m.conversation)!)}::int[],
+                  ${seeded.map((_, n) => n)}::int[],
+                  ${seeded.map((m) => m.sentAt.toISOString())}::timestamptz[],
+                  ${seeded.map((m) => m.receivedAt?.toISOString() ?? null)}::timestamptz[],
+                  ${seeded.map((m) => m.snippet)}::text[])
+        as m(i, n, sent_at, received_at, snippet)
+    ),
+    counted as (select i, count(*) as n from seed group by i),
+    newest as (select distinct on (i) i, at, snippet from seed order by i, at desc, n desc)
+    insert into conversations (customer_id, channel, participants_key, participants,
+                               message_count, last_message_at, last_snippet)
+    select t.customer_id, t.channel, t.participants_key, t.participants::text[],
+           coalesce(counted.n, 0), newest.at, newest.snippet
     from unnest(${a.customers}::bigint[], ${a.channels}::text[], ${a.keys}::bigint[],
-                ${rows.map(([, c]) => textArrayLiteral(c.participants))}::text[])
-      as t(customer_id, channel, participants_key, participants)
-    order by customer_id, channel, participants_key
+                ${rows.map(([, c]) => textArrayLiteral(c.participants))}::text[],
+                ${rows.map((_, i) => i)}::int[])
+      as t(customer_id, channel, participants_key, participants, i)
+    left join counted on counted.i = t.i
+    left join newest on newest.i = t.i
+    order by t.customer_id, t.channel, t.participants_key
     on conflict (customer_id, channel, participants_key) do nothing
-    returning customer_id, channel, participants`;
+    returning customer_id, channel, participants, message_count, last_message_at, last_snippet`;
 }
 
 /** Reads conversations back (new and existing); a separate statement sees rows committed meanwhile. */
@@ -196,6 +259,11 @@ export interface WrittenConversation {
   readonly participants: readonly string[];
   /** Whether this call created it (then it has no participants rows yet). */
   readonly created: boolean;
+  /**
+   * Created: the counters it was inserted with (its seed messages', all of them
+   * counted; no seed: none).
+   */
+  readonly seeded?: Seeded;
 }
 
 /** What {@link writeConversations} found. */
@@ -209,15 +277,22 @@ export interface WrittenConversations {
  * participant set (a 64-bit collision, maybe forged) is found or created under
  * its first fallback key instead (`dedup/keys.ts`), never merged, never refused.
  *
+ * A conversation created here starts with the counters of its `seeds` (the
+ * messages about to be written into it, in the order they will be inserted),
+ * as if all of them were: the caller compares with the messages actually
+ * inserted ({@link WrittenConversation.seeded}) and corrects the rare
+ * difference (a message already stored). Without seeds it starts empty.
+ *
  * @throws {KeysExhaustedError} when every candidate key holds other participants.
  */
 export async function writeConversations(
   sql: Sql,
   rows: readonly ConversationRow[],
+  seeds: readonly SeedMessage[] = [],
 ): Promise<WrittenConversations> {
   if (rows.length === 0) return { conversations: new Map() };
   const [created, found] = await Promise.all([
-    insertConversations(sql, rows),
+    insertConversations(sql, rows, seeds),
     selectConversations(sql, rows),
   ]);
   return await checkConversations(sql, rows, created, found, true);
@@ -238,7 +313,14 @@ export async function findConversations(
 async function checkConversations(
   sql: Sql,
   rows: readonly ConversationRow[],
-  created: readonly { customer_id: bigint; channel: string; participants: string[] }[],
+  created: readonly {
+    customer_id: bigint;
+    channel: string;
+    participants: string[];
+    message_count?: bigint;
+    last_message_at?: Date | null;
+    last_snippet?: string | null;
+  }[],
   found: readonly {
     id: bigint;
     customer_id: bigint;
@@ -248,18 +330,28 @@ async function checkConversations(
   write: boolean,
 ): Promise<WrittenConversations> {
   const conversations = new Map<string, WrittenConversation>();
-  const createdRefs = new Set(
-    created.map((r) => conversationRef(r.customer_id, r.channel, r.participants)),
+  const createdRefs = new Map(
+    created.map((r) => [conversationRef(r.customer_id, r.channel, r.participants), r]),
   );
   const planned = new Set(rows.map(([ref]) => ref));
   for (const r of found) {
     const ref = conversationRef(r.customer_id, r.channel, r.participants);
     // A row under a planned key with other participants is not ours (a collision).
     if (!planned.has(ref)) continue;
+    const mine = createdRefs.get(ref);
     conversations.set(ref, {
       id: r.id,
       participants: r.participants,
-      created: createdRefs.has(ref),
+      created: mine !== undefined,
+      ...(mine
+        ? {
+          seeded: {
+            count: Number(mine.message_count ?? 0),
+            lastAt: mine.last_message_at ?? null,
+            snippet: mine.last_snippet ?? null,
+          },
+        }
+        : {}),
     });
   }
   // A planned conversation not found under its key: the key holds other participants.
@@ -312,7 +404,14 @@ async function atFallbackKey(
                 ${textArrayLiteral(row.participants)}::text[])
         on conflict (customer_id, channel, participants_key) do nothing
         returning id, participants`;
-      if (inserted) return { id: inserted.id, participants: inserted.participants, created: true };
+      if (inserted) {
+        return {
+          id: inserted.id,
+          participants: inserted.participants,
+          created: true,
+          seeded: { count: 0, lastAt: null, snippet: null },
+        };
+      }
       break;
     }
   }

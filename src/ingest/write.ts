@@ -14,6 +14,10 @@
  *    messages actually inserted, after locking those conversations in id order;
  *    a message's activity time is its sent_at clamped to a day after it reached us
  *    (`conversations/activity.ts`), so a sender's date cannot pin a conversation.
+ *    A conversation created in round trip 1 was inserted with the counters of the
+ *    messages planned into it, so it is written once, not inserted and then
+ *    updated; it is updated here only when the messages inserted say otherwise
+ *    (one was already stored).
  *
  * Rows are written in key order and tables in the same order by every worker,
  * so concurrent workers wait for each other but never deadlock; the counter
@@ -28,6 +32,8 @@ import {
   type ContactRow,
   type ConversationRow,
   insertParticipants,
+  type Seeded,
+  type SeedMessage,
   writeContacts,
   writeConversations,
 } from "../conversations/write.ts";
@@ -207,6 +213,52 @@ function updateCounters(sql: Sql, activity: Activity[]) {
   ];
 }
 
+/**
+ * Conversations created in this transaction were inserted with their planned
+ * messages' counters (`writeConversations`' seeds): nobody else can see them
+ * yet, so where the messages actually inserted say otherwise (one was already
+ * stored), their counters are set outright. Returns the activity of the others.
+ */
+function settleCreated(
+  sql: Sql,
+  activity: Activity[],
+  created: Map<bigint, Seeded>,
+): { existing: Activity[]; corrections?: Promise<unknown> } {
+  const existing: Activity[] = [];
+  const fix: { id: bigint; n: number; at: Date | null; snippet: string | null }[] = [];
+  const settled = new Set<bigint>();
+  for (const a of activity) {
+    const seeded = created.get(a.id);
+    if (seeded === undefined) {
+      existing.push(a);
+      continue;
+    }
+    settled.add(a.id);
+    if (
+      seeded.count !== a.n || seeded.lastAt?.getTime() !== a.lastAt.getTime() ||
+      seeded.snippet !== a.last.snippet
+    ) {
+      fix.push({ id: a.id, n: a.n, at: a.lastAt, snippet: a.last.snippet });
+    }
+  }
+  // Created, but none of its messages inserted.
+  for (const [id, seeded] of created) {
+    if (!settled.has(id) && seeded.count !== 0) fix.push({ id, n: 0, at: null, snippet: null });
+  }
+  if (fix.length === 0) return { existing };
+  fix.sort((a, b) => cmp(a.id, b.id));
+  return {
+    existing,
+    corrections: sql`
+      update conversations c
+      set message_count = f.n, last_message_at = f.at, last_snippet = f.snippet
+      from unnest(${fix.map((f) => s(f.id))}::bigint[], ${fix.map((f) => f.n)}::int[],
+                  ${fix.map((f) => f.at?.toISOString() ?? null)}::timestamptz[],
+                  ${fix.map((f) => f.snippet)}::text[]) as f(id, n, at, snippet)
+      where c.id = f.id`,
+  };
+}
+
 /** What {@link writePlan} did. */
 export interface WriteResult {
   /** Batch indexes of the events whose message was inserted (the others: replays). */
@@ -259,11 +311,20 @@ export async function writePlan(
     cmp(a.customerId, b.customerId) || cmp(a.channel, b.channel) || cmp(a.key, b.key)
   );
 
+  // Messages in the order they are inserted (and take their ids); those of the
+  // conversations this batch may create seed their counters.
+  const rows = [...plan.messages].sort((a, b) =>
+    cmp(a.providerId, b.providerId) || cmp(a.providerMessageId, b.providerMessageId)
+  );
+  const mayCreate = new Set(newConversations.map(([ref]) => ref));
+  const seeds: SeedMessage[] = [];
+  for (const m of rows) if (mayCreate.has(m.conversation)) seeds.push(m);
+
   // Round trip 1 (pipelined: sent together, run in this order).
   const [collisions, foundContacts, written] = await Promise.all([
     writeDedupRows(sql, dedup),
     writeContacts(sql, newContacts),
-    writeConversations(sql, newConversations),
+    writeConversations(sql, newConversations, seeds),
   ]);
   if (collisions.length > 0) throw conflictOf(collisions);
   for (const [ref, id] of foundContacts.ids) {
@@ -271,10 +332,14 @@ export async function writePlan(
     learned.contacts.push([ref, id]);
   }
   const createdRefs = new Set<string>();
+  const created = new Map<bigint, Seeded>();
   for (const [ref, c] of written.conversations) {
     conversations.set(ref, c.id);
     learned.conversations.push([ref, { id: c.id, participants: c.participants.join("\n") }]);
-    if (c.created) createdRefs.add(ref);
+    if (c.created) {
+      createdRefs.add(ref);
+      created.set(c.id, c.seeded ?? { count: 0, lastAt: null, snippet: null });
+    }
   }
 
   // Round trip 2: participants of new conversations, and the messages.
@@ -287,9 +352,6 @@ export async function writePlan(
       pairs.set(`${conversation}|${contact}`, [conversation, contact]);
     }
   }
-  const rows = [...plan.messages].sort((a, b) =>
-    cmp(a.providerId, b.providerId) || cmp(a.providerMessageId, b.providerMessageId)
-  );
   const participantRows = [...pairs.values()].sort(([a1, b1], [a2, b2]) =>
     cmp(a1, a2) || cmp(b1, b2)
   );
@@ -300,12 +362,19 @@ export async function writePlan(
   ]);
   const inserted = new Set(insertedRows.map((r) => r.idx));
 
-  // Round trip 3: counters, locked last.
-  const activity = activityOf(
-    rows,
-    new Map(insertedRows.map((r) => [r.idx, { id: r.id, createdAt: r.created_at }])),
-    conversations,
+  // Round trip 3: counters of existing conversations, locked last; those
+  // created here were inserted with theirs.
+  const { existing, corrections } = settleCreated(
+    sql,
+    activityOf(
+      rows,
+      new Map(insertedRows.map((r) => [r.idx, { id: r.id, createdAt: r.created_at }])),
+      conversations,
+    ),
+    created,
   );
-  if (activity.length) await Promise.all(updateCounters(sql, activity));
+  const third: Promise<unknown>[] = existing.length ? updateCounters(sql, existing) : [];
+  if (corrections) third.push(corrections);
+  if (third.length) await Promise.all(third);
   return { inserted, learned };
 }

@@ -4,11 +4,9 @@
  * conversations back to legacy rows, and draining the queue in-process.
  */
 import type { Sql } from "../../src/db/connect.ts";
-import { KeyRing } from "../../src/dedup/keys.ts";
-import { createRouter } from "../../src/endpoints/route.ts";
-import { processBatch, type ProcessOptions } from "../../src/ingest/process.ts";
-import { createLogger } from "../../src/log/logger.ts";
+import { processBatch } from "../../src/ingest/process.ts";
 import { claimEvents } from "../../src/queue/claim.ts";
+import { ingestOptions } from "../_helpers/ingest.ts";
 
 /**
  * Each conversation by content: customer, channel, participants → its
@@ -72,21 +70,6 @@ export async function eraseConversations(
       await tx`delete from contacts`;
     }
   });
-}
-
-const quiet = createLogger({ level: "error", write: () => {} });
-
-/** Ingest options for tests. */
-export function ingestOptions(sql: Sql): ProcessOptions {
-  return {
-    region: "US",
-    snippetLength: 120,
-    maxAttempts: 3,
-    backoff: { baseMs: 1000, random: () => 0.5 },
-    router: createRouter(sql),
-    keys: new KeyRing(sql),
-    logger: quiet,
-  };
 }
 
 /** Drains the queue with the worker's batch processing; returns messages inserted. */

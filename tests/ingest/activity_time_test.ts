@@ -3,27 +3,8 @@
  * sent_at clamped to a day after it reached us, while the message keeps its sent_at.
  */
 import assert from "node:assert/strict";
-import type { Sql } from "../../src/db/connect.ts";
-import { KeyRing } from "../../src/dedup/keys.ts";
-import { createRouter } from "../../src/endpoints/route.ts";
-import { processBatch } from "../../src/ingest/process.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { claimEvents } from "../../src/queue/claim.ts";
+import { drainBatch as drain } from "../_helpers/ingest.ts";
 import { assertCountersExact, seedEndpoints, withMigratedDatabase } from "../_helpers/seed.ts";
-
-const logger = createLogger({ level: "error", format: "json", write: () => {} });
-
-async function drain(sql: Sql) {
-  return await processBatch(sql, await claimEvents(sql, 100, 60_000), {
-    region: "US",
-    snippetLength: 120,
-    maxAttempts: 3,
-    backoff: { baseMs: 1000, random: () => 0.5 },
-    router: createRouter(sql),
-    keys: new KeyRing(sql),
-    logger,
-  });
-}
 
 const mail = (id: string, date: string, body: string) => ({
   MessageID: id,

@@ -4,29 +4,9 @@
  * mailbox it was delivered to, and that mailbox is a participant of the conversation.
  */
 import assert from "node:assert/strict";
-import type { Sql } from "../../src/db/connect.ts";
-import { KeyRing } from "../../src/dedup/keys.ts";
-import { createRouter } from "../../src/endpoints/route.ts";
-import { processBatch } from "../../src/ingest/process.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { claimEvents } from "../../src/queue/claim.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
+import { drainBatch as drain } from "../_helpers/ingest.ts";
 import { assertCountersExact, migrate, seedEndpoints } from "../_helpers/seed.ts";
-
-const logger = createLogger({ level: "error", format: "json", write: () => {} });
-
-async function drain(sql: Sql) {
-  const batch = await claimEvents(sql, 100, 60_000);
-  return await processBatch(sql, batch, {
-    region: "US",
-    snippetLength: 120,
-    maxAttempts: 3,
-    backoff: { baseMs: 1000, random: () => 0.5 },
-    router: createRouter(sql),
-    keys: new KeyRing(sql),
-    logger,
-  });
-}
 
 const mail = (id: string, to: string, originalRecipient: string, cc = "") => ({
   MessageID: id,

@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
 import { processBatch, type ProcessOptions } from "../../src/ingest/process.ts";
 import { WriteCache } from "../../src/ingest/cache.ts";
-import { KeyRing } from "../../src/dedup/keys.ts";
 import { createRouter, type Router } from "../../src/endpoints/route.ts";
 import { createLogger } from "../../src/log/logger.ts";
 import { hash64 } from "../../src/normalize/hash.ts";
 import { claimEvents } from "../../src/queue/claim.ts";
 import { withTestDatabase } from "../_helpers/db.ts";
+import { ingestOptions } from "../_helpers/ingest.ts";
 import {
   assertCountersExact,
   FIXTURE_ENDPOINTS,
@@ -27,16 +27,7 @@ const logLines: string[] = [];
 const logger = createLogger({ level: "debug", format: "json", write: (l) => logLines.push(l) });
 
 function options(sql: Sql, over: Partial<ProcessOptions> = {}): ProcessOptions {
-  return {
-    region: "US",
-    snippetLength: 120,
-    maxAttempts: 3,
-    backoff: { baseMs: 1000, random: () => 0.5 },
-    router: createRouter(sql),
-    keys: new KeyRing(sql),
-    logger,
-    ...over,
-  };
+  return ingestOptions(sql, { logger, ...over });
 }
 
 async function drain(sql: Sql, opts: ProcessOptions, batchSize = 500) {

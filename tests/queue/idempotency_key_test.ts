@@ -6,34 +6,16 @@
  */
 import assert from "node:assert/strict";
 import type { Sql } from "../../src/db/connect.ts";
-import { KeyRing } from "../../src/dedup/keys.ts";
-import { createRouter } from "../../src/endpoints/route.ts";
-import { processBatch } from "../../src/ingest/process.ts";
-import { createLogger } from "../../src/log/logger.ts";
-import { claimEvents } from "../../src/queue/claim.ts";
 import { enqueue } from "../../src/queue/enqueue.ts";
+import { drainBatch as drain } from "../_helpers/ingest.ts";
 import { withMigratedDatabase } from "../_helpers/seed.ts";
 import { seedEndpoints, smsLine } from "../_helpers/seed.ts";
-
-const logger = createLogger({ level: "error", format: "json", write: () => {} });
 
 async function enqueueLines(sql: Sql, lines: string[]) {
   return await enqueue(sql, [{
     name: "t",
     stream: ReadableStream.from([new TextEncoder().encode(lines.join("\n"))]),
   }], { maxPayloadBytes: 262_144 });
-}
-
-async function drain(sql: Sql) {
-  return await processBatch(sql, await claimEvents(sql, 100, 60_000), {
-    region: "US",
-    snippetLength: 120,
-    maxAttempts: 3,
-    backoff: { baseMs: 1000, random: () => 0.5 },
-    router: createRouter(sql),
-    keys: new KeyRing(sql),
-    logger,
-  });
 }
 
 Deno.test("enqueue: one provider message id at two customers is two events and two messages", async () => {

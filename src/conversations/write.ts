@@ -343,15 +343,11 @@ async function checkConversations(
       id: r.id,
       participants: r.participants,
       created: mine !== undefined,
-      ...(mine
-        ? {
-          seeded: {
-            count: Number(mine.message_count ?? 0),
-            lastAt: mine.last_message_at ?? null,
-            snippet: mine.last_snippet ?? null,
-          },
-        }
-        : {}),
+      seeded: mine && {
+        count: Number(mine.message_count ?? 0),
+        lastAt: mine.last_message_at ?? null,
+        snippet: mine.last_snippet ?? null,
+      },
     });
   }
   // A planned conversation not found under its key: the key holds other participants.

@@ -21,11 +21,10 @@
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import type { Sql } from "../../src/db/connect.ts";
-import { parseEventLine } from "../../src/events/envelope.ts";
 import { V8_FLAGS } from "../../src/build/v8_flags.ts";
 import { baseEnv, ROOT_DIR } from "../_helpers/cli.ts";
 import { TEST_DATABASE_URL } from "../_helpers/db.ts";
-import { seedEndpoints } from "../_helpers/seed.ts";
+import { seedEndpoints, seedEventsInBulk } from "../_helpers/seed.ts";
 import { generateEvents } from "./_generate.ts";
 
 const { values: args } = parseArgs({
@@ -101,30 +100,6 @@ async function findPostmaster(sql: Sql): Promise<number | undefined> {
   }
 }
 
-/** Queues the lines as `convo enqueue` stores them (types, payloads, keys). */
-async function fillQueue(sql: Sql, lines: readonly string[]): Promise<number> {
-  let stored = 0;
-  for (let i = 0; i < lines.length; i += 5000) {
-    const types: string[] = [];
-    const payloads: string[] = [];
-    const keys: (string | null)[] = [];
-    for (const line of lines.slice(i, i + 5000)) {
-      const r = parseEventLine(line, { maxPayloadBytes: 1 << 20 });
-      if (r.ok !== true) continue;
-      types.push(r.event.eventType);
-      payloads.push(JSON.stringify(r.event.payload));
-      keys.push(r.event.idempotencyKey);
-    }
-    const res = await sql`
-      insert into inbound_events (event_type, payload, idempotency_key)
-      select t, p::jsonb, k from unnest(${types}::text[], ${payloads}::text[], ${keys}::text[])
-        as x(t, p, k)
-      on conflict do nothing`;
-    stored += res.count;
-  }
-  return stored;
-}
-
 interface Side {
   name: string;
   dir: string;
@@ -171,7 +146,7 @@ try {
     const sql = postgres(urlOf(side.template), { max: 1, onnotice: () => {} }) as unknown as Sql;
     try {
       await seedEndpoints(sql, endpoints);
-      queued = await fillQueue(sql, lines);
+      queued = await seedEventsInBulk(sql, lines);
     } finally {
       await sql.end();
     }

@@ -24,7 +24,7 @@ import type { Sql } from "../../src/db/connect.ts";
 import { parseEventLine } from "../../src/events/envelope.ts";
 import { baseEnv, MAIN } from "../_helpers/cli.ts";
 import { createTestDatabase } from "../_helpers/db.ts";
-import { migrate, seedEndpoints } from "../_helpers/seed.ts";
+import { migrate, seedEndpoints, seedEventsInBulk } from "../_helpers/seed.ts";
 import { generateEvents } from "./_generate.ts";
 import { V8_FLAGS } from "../../src/build/v8_flags.ts";
 import { measureClaimrw } from "./ceiling.ts";
@@ -60,30 +60,6 @@ const pct = (xs: number[], p: number) => {
 const DATA_TABLES = "message_attachments, attachments, messages, conversation_participants, " +
   "conversations, contact_addresses, contacts, phone_numbers, email_addresses, xms_bodies, " +
   "email_bodies, attachment_urls, inbound_events";
-
-/** Queues the lines as `convo enqueue` stores them (idempotency keys, duplicates dropped). */
-async function fillQueue(sql: Sql, lines: readonly string[]): Promise<number> {
-  let stored = 0;
-  for (let i = 0; i < lines.length; i += 5000) {
-    const types: string[] = [];
-    const payloads: string[] = [];
-    const keys: (string | null)[] = [];
-    for (const line of lines.slice(i, i + 5000)) {
-      const r = parseEventLine(line, { maxPayloadBytes: 1 << 20 });
-      if (r.ok !== true) continue;
-      types.push(r.event.eventType);
-      payloads.push(JSON.stringify(r.event.payload));
-      keys.push(r.event.idempotencyKey);
-    }
-    const res = await sql`
-      insert into inbound_events (event_type, payload, idempotency_key)
-      select t, p::jsonb, k from unnest(${types}::text[], ${payloads}::text[], ${keys}::text[])
-        as x(t, p, k)
-      on conflict do nothing`;
-    stored += res.count;
-  }
-  return stored;
-}
 
 interface ProcessRun {
   code: number;
@@ -131,7 +107,7 @@ async function drain(
 ) {
   await sql.unsafe(`truncate ${DATA_TABLES} restart identity cascade`);
   await seedEndpoints(sql, endpoints);
-  const queued = await fillQueue(sql, lines);
+  const queued = await seedEventsInBulk(sql, lines);
   await sql`vacuum analyze inbound_events`.catch(() => {});
   const started = performance.now();
   const children = Array.from(

@@ -22,7 +22,9 @@
  * @module
  */
 import {
+  contactOrder,
   type ContactRow,
+  conversationOrder,
   type ConversationRow,
   findContacts,
   findConversations,
@@ -257,9 +259,7 @@ function uncached(plan: AssignmentPlan, cache: WriteCache) {
     if (id === undefined) newContacts.push(entry);
     else contacts.set(entry[0], id);
   }
-  newContacts.sort(([, a], [, b]) =>
-    cmp(a.customerId, b.customerId) || cmp(a.kind, b.kind) || cmp(a.addressId, b.addressId)
-  );
+  newContacts.sort((x, y) => contactOrder(x[1], y[1]));
   const conversations = new Map<string, { id: bigint; created: boolean }>();
   const newConversations: ConversationRow[] = [];
   for (const entry of plan.conversations) {
@@ -268,9 +268,7 @@ function uncached(plan: AssignmentPlan, cache: WriteCache) {
     if (known === undefined) newConversations.push(entry);
     else conversations.set(entry[0], { id: known.id, created: false });
   }
-  newConversations.sort(([, a], [, b]) =>
-    cmp(a.customerId, b.customerId) || cmp(a.channel, b.channel) || cmp(a.key, b.key)
-  );
+  newConversations.sort((x, y) => conversationOrder(x[1], y[1]));
   return { contacts, newContacts, conversations, newConversations };
 }
 
@@ -380,9 +378,7 @@ async function runBatch(
   };
   if (dryRun || assign.length === 0) return outcome;
 
-  const participantRows = [...pairs.values()].sort(([a1, b1], [a2, b2]) =>
-    cmp(a1, a2) || cmp(b1, b2)
-  );
+  const participantRows = [...pairs.values()].sort((x, y) => cmp(x[0], y[0]) || cmp(x[1], y[1]));
   const update = tx`
     update messages m set conversation_id = v.cid
     from unnest(${assign.map((a) => s(a.id))}::bigint[],

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { bareArray, textArray } from "../db/array_literal.ts";
 import type { Sql } from "../db/connect.ts";
 import { candidateKeys, KeysExhaustedError } from "../dedup/keys.ts";
 import {
@@ -23,28 +24,23 @@ import {
 
 const s = (v: bigint) => v.toString();
 
-/**
- * A PostgreSQL array literal of strings, every element quoted.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { textArrayLiteral } from "./write.ts";
- * assert.equal(textArrayLiteral(['a"b', "c\\d", "+1"]), '{"a\\"b","c\\\\d","+1"}');
- * ```
- */
-export function textArrayLiteral(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
-}
-
 /** A contact with its ref. */
 export type ContactRow = readonly [string, PlannedContact];
 
+const cmp = <T extends bigint | string>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order new contacts are written in by every writer (customer, kind, address), so
+ * that concurrent writers take their rows' locks in one order and never deadlock.
+ */
+export const contactOrder = (a: PlannedContact, b: PlannedContact): number =>
+  cmp(a.customerId, b.customerId) || cmp(a.kind, b.kind) || cmp(a.addressId, b.addressId);
+
 function contactArrays(rows: readonly ContactRow[]) {
   return {
-    customers: rows.map(([, c]) => s(c.customerId)),
-    kinds: rows.map(([, c]) => c.kind),
-    addresses: rows.map(([, c]) => s(c.addressId)),
+    customers: bareArray(rows, (r) => r[1].customerId),
+    kinds: textArray(rows, (r) => r[1].kind),
+    addresses: bareArray(rows, (r) => r[1].addressId),
   };
 }
 
@@ -61,7 +57,7 @@ function insertContacts(sql: Sql, rows: readonly ContactRow[]) {
       select t.customer_id, t.kind, t.address_id, t.display_name,
              nextval('contacts_id_seq') as contact_id
       from unnest(${a.customers}::bigint[], ${a.kinds}::text[], ${a.addresses}::bigint[],
-                  ${rows.map(([, c]) => c.displayName)}::text[])
+                  ${textArray(rows, (r) => r[1].displayName)}::text[])
         as t(customer_id, kind, address_id, display_name)
       where not exists (
         select 1 from contact_addresses ca
@@ -93,11 +89,15 @@ function selectContacts(sql: Sql, rows: readonly ContactRow[]) {
 /** A conversation with its ref. */
 export type ConversationRow = readonly [string, PlannedConversation];
 
+/** The order new conversations are written in by every writer (customer, channel, key). */
+export const conversationOrder = (a: PlannedConversation, b: PlannedConversation): number =>
+  cmp(a.customerId, b.customerId) || cmp(a.channel, b.channel) || cmp(a.key, b.key);
+
 function conversationArrays(rows: readonly ConversationRow[]) {
   return {
-    customers: rows.map(([, c]) => s(c.customerId)),
-    channels: rows.map(([, c]) => c.channel),
-    keys: rows.map(([, c]) => s(c.key)),
+    customers: bareArray(rows, (r) => r[1].customerId),
+    channels: textArray(rows, (r) => r[1].channel),
+    keys: bareArray(rows, (r) => r[1].key),
   };
 }
 
@@ -153,11 +153,11 @@ function insertConversations(
   >`
     with seed as (
       select m.i, m.n, m.snippet, convo_message_activity_at(m.sent_at, m.received_at, now()) as at
-      from unnest(${seeded.map((m) => index.get(m.conversation)!)}::int[],
-                  ${seeded.map((_, n) => n)}::int[],
-                  ${seeded.map((m) => m.sentAt.toISOString())}::timestamptz[],
-                  ${seeded.map((m) => m.receivedAt?.toISOString() ?? null)}::timestamptz[],
-                  ${seeded.map((m) => m.snippet)}::text[])
+      from unnest(${bareArray(seeded, (m) => index.get(m.conversation)!)}::int[],
+                  ${bareArray(seeded, (_, n) => n)}::int[],
+                  ${bareArray(seeded, (m) => m.sentAt)}::timestamptz[],
+                  ${bareArray(seeded, (m) => m.receivedAt)}::timestamptz[],
+                  ${textArray(seeded, (m) => m.snippet)}::text[])
         as m(i, n, sent_at, received_at, snippet)
     ),
     counted as (select i, count(*) as n from seed group by i),
@@ -167,8 +167,8 @@ function insertConversations(
     select t.customer_id, t.channel, t.participants_key, t.participants::text[],
            coalesce(counted.n, 0), newest.at, newest.snippet
     from unnest(${a.customers}::bigint[], ${a.channels}::text[], ${a.keys}::bigint[],
-                ${rows.map(([, c]) => textArrayLiteral(c.participants))}::text[],
-                ${rows.map((_, i) => i)}::int[])
+                ${textArray(rows, (r) => textArray(r[1].participants, (v) => v))}::text[],
+                ${bareArray(rows, (_, i) => i)}::int[])
       as t(customer_id, channel, participants_key, participants, i)
     left join counted on counted.i = t.i
     left join newest on newest.i = t.i
@@ -205,7 +205,9 @@ export function insertParticipants(sql: Sql, pairs: readonly (readonly [bigint, 
   return sql`
     insert into conversation_participants (conversation_id, contact_id, role)
     select conversation_id, contact_id, 'contact'
-    from unnest(${pairs.map(([c]) => s(c))}::bigint[], ${pairs.map(([, k]) => s(k))}::bigint[])
+    from unnest(${bareArray(pairs, (p) => p[0])}::bigint[], ${
+    bareArray(pairs, (p) => p[1])
+  }::bigint[])
       as t(conversation_id, contact_id)
     order by conversation_id, contact_id
     on conflict do nothing`;
@@ -397,7 +399,7 @@ async function atFallbackKey(
       const [inserted] = await sql<{ id: bigint; participants: string[] }[]>`
         insert into conversations (customer_id, channel, participants_key, participants)
         values (${s(row.customerId)}, ${row.channel}, ${s(key)},
-                ${textArrayLiteral(row.participants)}::text[])
+                ${textArray(row.participants, (v) => v)}::text[])
         on conflict (customer_id, channel, participants_key) do nothing
         returning id, participants`;
       if (inserted) {

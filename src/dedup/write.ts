@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { bareArray, textArray } from "../db/array_literal.ts";
 import type { Sql } from "../db/connect.ts";
 import type { DedupTable } from "./keys.ts";
 
@@ -40,9 +41,34 @@ export interface DedupCollision {
   readonly value: string;
 }
 
-const s = (v: bigint) => v.toString();
+/**
+ * Each table's rows as array literals (`db/array_literal.ts`): keys, the value as
+ * written, and the normalized value (for URLs, the URL). Built once, sent twice: by the
+ * insert and by the collision check.
+ */
+interface Literals {
+  readonly ids: string;
+  readonly raws: string;
+  readonly values: string;
+}
 
-function insertRows(sql: Sql, d: Required<DedupRows>) {
+function literals<T>(rows: readonly DedupRow<T>[], raw: (v: T) => string, value: (v: T) => string) {
+  return {
+    ids: bareArray(rows, (r) => r[0]),
+    raws: textArray(rows, (r) => raw(r[1])),
+    values: textArray(rows, (r) => value(r[1])),
+  };
+}
+
+interface DedupLiterals {
+  readonly phones: Literals;
+  readonly emails: Literals;
+  readonly xms: Literals;
+  readonly mails: Literals;
+  readonly urls: Literals;
+}
+
+function insertRows(sql: Sql, d: DedupLiterals) {
   // `on conflict do nothing` has no target: the primary key (id = hash) is the
   // only unique index since migration 20261203160000_dedup_hash_key dropped the duplicate
   // unique (hash) constraints. (While both existed, a target named only one
@@ -53,45 +79,39 @@ function insertRows(sql: Sql, d: Required<DedupRows>) {
     p as (
       insert into phone_numbers (id, raw, e164, hash)
       select id, raw, v, id
-      from unnest(${d.phones.map(([k]) => s(k))}::bigint[], ${
-    d.phones.map(([, r]) => r.raw)
-  }::text[],
-                  ${d.phones.map(([, r]) => r.value)}::text[]) as t(id, raw, v)
+      from unnest(${d.phones.ids}::bigint[], ${d.phones.raws}::text[],
+                  ${d.phones.values}::text[]) as t(id, raw, v)
       order by id
       on conflict do nothing
     ),
     e as (
       insert into email_addresses (id, raw, lowered, hash)
       select id, raw, v, id
-      from unnest(${d.emails.map(([k]) => s(k))}::bigint[], ${
-    d.emails.map(([, r]) => r.raw)
-  }::text[],
-                  ${d.emails.map(([, r]) => r.value)}::text[]) as t(id, raw, v)
+      from unnest(${d.emails.ids}::bigint[], ${d.emails.raws}::text[],
+                  ${d.emails.values}::text[]) as t(id, raw, v)
       order by id
       on conflict do nothing
     ),
     xb as (
       insert into xms_bodies (id, raw, normalized, hash)
       select id, raw, n, id
-      from unnest(${d.xms.map(([k]) => s(k))}::bigint[], ${d.xms.map(([, r]) => r.raw)}::text[],
-                  ${d.xms.map(([, r]) => r.normalized)}::text[]) as t(id, raw, n)
+      from unnest(${d.xms.ids}::bigint[], ${d.xms.raws}::text[],
+                  ${d.xms.values}::text[]) as t(id, raw, n)
       order by id
       on conflict do nothing
     ),
     eb as (
       insert into email_bodies (id, raw, normalized, hash)
       select id, raw, n, id
-      from unnest(${d.mails.map(([k]) => s(k))}::bigint[], ${d.mails.map(([, r]) => r.raw)}::text[],
-                  ${d.mails.map(([, r]) => r.normalized)}::text[]) as t(id, raw, n)
+      from unnest(${d.mails.ids}::bigint[], ${d.mails.raws}::text[],
+                  ${d.mails.values}::text[]) as t(id, raw, n)
       order by id
       on conflict do nothing
     ),
     u as (
       insert into attachment_urls (id, raw, hash)
       select id, raw, id
-      from unnest(${d.urls.map(([k]) => s(k))}::bigint[], ${
-    d.urls.map(([, r]) => r)
-  }::text[]) as t(id, raw)
+      from unnest(${d.urls.ids}::bigint[], ${d.urls.raws}::text[]) as t(id, raw)
       order by id
       on conflict do nothing
     )
@@ -99,38 +119,30 @@ function insertRows(sql: Sql, d: Required<DedupRows>) {
 }
 
 /** Keys whose stored value differs from ours. A separate statement, so it sees rows other workers committed meanwhile. */
-function collisions(sql: Sql, d: Required<DedupRows>) {
+function collisions(sql: Sql, d: DedupLiterals) {
   return sql<{ t: DedupTable; id: bigint; stored: string; value: string }[]>`
     select 'phone_numbers' as t, p.id, p.e164 as stored, x.v as value from phone_numbers p
-      join unnest(${d.phones.map(([k]) => s(k))}::bigint[], ${
-    d.phones.map(([, r]) => r.value)
-  }::text[])
+      join unnest(${d.phones.ids}::bigint[], ${d.phones.values}::text[])
         as x(id, v) on p.id = x.id
       where p.e164 <> x.v
     union all
     select 'email_addresses', a.id, a.lowered, x.v from email_addresses a
-      join unnest(${d.emails.map(([k]) => s(k))}::bigint[], ${
-    d.emails.map(([, r]) => r.value)
-  }::text[])
+      join unnest(${d.emails.ids}::bigint[], ${d.emails.values}::text[])
         as x(id, v) on a.id = x.id
       where a.lowered <> x.v
     union all
     select 'xms_bodies', b.id, b.normalized, x.v from xms_bodies b
-      join unnest(${d.xms.map(([k]) => s(k))}::bigint[], ${
-    d.xms.map(([, r]) => r.normalized)
-  }::text[])
+      join unnest(${d.xms.ids}::bigint[], ${d.xms.values}::text[])
         as x(id, v) on b.id = x.id
       where b.normalized <> x.v
     union all
     select 'email_bodies', b.id, b.normalized, x.v from email_bodies b
-      join unnest(${d.mails.map(([k]) => s(k))}::bigint[], ${
-    d.mails.map(([, r]) => r.normalized)
-  }::text[])
+      join unnest(${d.mails.ids}::bigint[], ${d.mails.values}::text[])
         as x(id, v) on b.id = x.id
       where b.normalized <> x.v
     union all
     select 'attachment_urls', u.id, u.raw, x.v from attachment_urls u
-      join unnest(${d.urls.map(([k]) => s(k))}::bigint[], ${d.urls.map(([, r]) => r)}::text[])
+      join unnest(${d.urls.ids}::bigint[], ${d.urls.values}::text[])
         as x(id, v) on u.id = x.id
       where u.raw <> x.v`;
 }
@@ -150,12 +162,15 @@ function collisions(sql: Sql, d: Required<DedupRows>) {
  * ```
  */
 export async function writeDedupRows(sql: Sql, rows: DedupRows): Promise<DedupCollision[]> {
-  const d: Required<DedupRows> = {
-    phones: rows.phones ?? [],
-    emails: rows.emails ?? [],
-    xms: rows.xms ?? [],
-    mails: rows.mails ?? [],
-    urls: rows.urls ?? [],
+  const address = (a: DedupAddress) => a.value;
+  const normalized = (b: DedupBody) => b.normalized;
+  const url = (u: string) => u;
+  const d: DedupLiterals = {
+    phones: literals(rows.phones ?? [], (a) => a.raw, address),
+    emails: literals(rows.emails ?? [], (a) => a.raw, address),
+    xms: literals(rows.xms ?? [], (b) => b.raw, normalized),
+    mails: literals(rows.mails ?? [], (b) => b.raw, normalized),
+    urls: literals(rows.urls ?? [], url, url),
   };
   const [, found] = await Promise.all([insertRows(sql, d), collisions(sql, d)]);
   return found.map((c) => ({ table: c.t, id: c.id, stored: c.stored, value: c.value }));

@@ -29,7 +29,9 @@
  * @module
  */
 import {
+  contactOrder,
   type ContactRow,
+  conversationOrder,
   type ConversationRow,
   insertParticipants,
   type Seeded,
@@ -37,6 +39,7 @@ import {
   writeContacts,
   writeConversations,
 } from "../conversations/write.ts";
+import { bareArray, textArray } from "../db/array_literal.ts";
 import type { Sql } from "../db/connect.ts";
 import {
   type DedupAddress,
@@ -53,8 +56,7 @@ import type { BatchPlan, PlannedMessage } from "./plan.ts";
 
 const cmp = <T extends bigint | string>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
 const byKey = <T>(m: Map<bigint, T>): DedupRow<T>[] =>
-  [...m.entries()].sort(([a], [b]) => cmp(a, b));
-const s = (v: bigint) => v.toString();
+  [...m.entries()].sort((x, y) => cmp(x[0], y[0]));
 const idArrayLiteral = (values: readonly bigint[]) => `{${values.join(",")}}`;
 
 /** Addresses the cache does not know; a known key with another value is a collision. */
@@ -97,20 +99,20 @@ function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<str
   return sql<{ idx: number; id: bigint; created_at: Date }[]>`
     with input as (
       select * from unnest(
-        ${rows.map((m) => m.index)}::int[],
-        ${rows.map((m) => s(m.customerId))}::bigint[],
-        ${rows.map((m) => s(conversations.get(m.conversation)!))}::bigint[],
-        ${rows.map((m) => s(m.providerId))}::bigint[],
-        ${rows.map((m) => m.direction)}::text[],
-        ${rows.map((m) => m.channel)}::text[],
-        ${rows.map((m) => m.providerMessageId)}::text[],
-        ${rows.map((m) => s(m.fromId))}::bigint[],
-        ${rows.map((m) => idArrayLiteral(m.toIds))}::text[],
-        ${rows.map((m) => idArrayLiteral(m.ccIds))}::text[],
-        ${rows.map((m) => m.subject)}::text[],
-        ${rows.map((m) => (m.bodyId === null ? null : s(m.bodyId)))}::bigint[],
-        ${rows.map((m) => m.sentAt.toISOString())}::timestamptz[],
-        ${rows.map((m) => m.receivedAt?.toISOString() ?? null)}::timestamptz[]
+        ${bareArray(rows, (m) => m.index)}::int[],
+        ${bareArray(rows, (m) => m.customerId)}::bigint[],
+        ${bareArray(rows, (m) => conversations.get(m.conversation)!)}::bigint[],
+        ${bareArray(rows, (m) => m.providerId)}::bigint[],
+        ${textArray(rows, (m) => m.direction)}::text[],
+        ${textArray(rows, (m) => m.channel)}::text[],
+        ${textArray(rows, (m) => m.providerMessageId)}::text[],
+        ${bareArray(rows, (m) => m.fromId)}::bigint[],
+        ${textArray(rows, (m) => idArrayLiteral(m.toIds))}::text[],
+        ${textArray(rows, (m) => idArrayLiteral(m.ccIds))}::text[],
+        ${textArray(rows, (m) => m.subject)}::text[],
+        ${bareArray(rows, (m) => m.bodyId)}::bigint[],
+        ${bareArray(rows, (m) => m.sentAt)}::timestamptz[],
+        ${bareArray(rows, (m) => m.receivedAt)}::timestamptz[]
       ) as t(idx, customer_id, conversation_id, provider_id, direction, channel,
              provider_message_id, from_id, to_ids, cc_ids, subject, body_id, sent_at, received_at)
     ),
@@ -134,8 +136,10 @@ function insertMessages(sql: Sql, rows: PlannedMessage[], conversations: Map<str
       select nextval('attachments_id_seq') as id, n.id as message_id, n.customer_id,
              a.url_id, a.content_type
       from new_messages n
-      join unnest(${att.map((a) => a.index)}::int[], ${att.map((a) => s(a.urlId))}::bigint[],
-                  ${att.map((a) => a.contentType)}::text[]) as a(idx, url_id, content_type)
+      join unnest(${bareArray(att, (a) => a.index)}::int[], ${
+    bareArray(att, (a) => a.urlId)
+  }::bigint[],
+                  ${textArray(att, (a) => a.contentType)}::text[]) as a(idx, url_id, content_type)
         on a.idx = n.idx
     ),
     ins_attachments as (
@@ -197,7 +201,7 @@ function activityOf(
 
 /** Locks the conversations in id order (a common lock order: no deadlock), then moves their counters. */
 function updateCounters(sql: Sql, activity: Activity[]) {
-  const ids = activity.map((a) => s(a.id));
+  const ids = bareArray(activity, (a) => a.id);
   return [
     sql`select 1 from conversations where id = any(${ids}::bigint[]) order by id for no key update`,
     sql`
@@ -206,9 +210,11 @@ function updateCounters(sql: Sql, activity: Activity[]) {
           last_message_at = greatest(c.last_message_at, a.last_at),
           last_snippet = case when c.last_message_at is null or a.last_at >= c.last_message_at
                               then a.snippet else c.last_snippet end
-      from unnest(${ids}::bigint[], ${activity.map((a) => a.n)}::int[],
-                  ${activity.map((a) => a.lastAt.toISOString())}::timestamptz[],
-                  ${activity.map((a) => a.last.snippet)}::text[]) as a(id, n, last_at, snippet)
+      from unnest(${ids}::bigint[], ${bareArray(activity, (a) => a.n)}::int[],
+                  ${bareArray(activity, (a) => a.lastAt)}::timestamptz[],
+                  ${
+      textArray(activity, (a) => a.last.snippet)
+    }::text[]) as a(id, n, last_at, snippet)
       where c.id = a.id`,
   ];
 }
@@ -252,9 +258,9 @@ function settleCreated(
     corrections: sql`
       update conversations c
       set message_count = f.n, last_message_at = f.at, last_snippet = f.snippet
-      from unnest(${fix.map((f) => s(f.id))}::bigint[], ${fix.map((f) => f.n)}::int[],
-                  ${fix.map((f) => f.at?.toISOString() ?? null)}::timestamptz[],
-                  ${fix.map((f) => f.snippet)}::text[]) as f(id, n, at, snippet)
+      from unnest(${bareArray(fix, (f) => f.id)}::bigint[], ${bareArray(fix, (f) => f.n)}::int[],
+                  ${bareArray(fix, (f) => f.at)}::timestamptz[],
+                  ${textArray(fix, (f) => f.snippet)}::text[]) as f(id, n, at, snippet)
       where c.id = f.id`,
   };
 }
@@ -296,9 +302,7 @@ export async function writePlan(
     if (id === undefined) newContacts.push(entry);
     else contacts.set(entry[0], id);
   }
-  newContacts.sort(([, a], [, b]) =>
-    cmp(a.customerId, b.customerId) || cmp(a.kind, b.kind) || cmp(a.addressId, b.addressId)
-  );
+  newContacts.sort((x, y) => contactOrder(x[1], y[1]));
   const conversations = new Map<string, bigint>();
   const newConversations: ConversationRow[] = [];
   for (const entry of plan.conversations) {
@@ -307,9 +311,7 @@ export async function writePlan(
     if (known === undefined) newConversations.push(entry);
     else conversations.set(entry[0], known.id);
   }
-  newConversations.sort(([, a], [, b]) =>
-    cmp(a.customerId, b.customerId) || cmp(a.channel, b.channel) || cmp(a.key, b.key)
-  );
+  newConversations.sort((x, y) => conversationOrder(x[1], y[1]));
 
   // Messages in the order they are inserted (and take their ids); those of the
   // conversations this batch may create seed their counters.
@@ -352,9 +354,7 @@ export async function writePlan(
       pairs.set(`${conversation}|${contact}`, [conversation, contact]);
     }
   }
-  const participantRows = [...pairs.values()].sort(([a1, b1], [a2, b2]) =>
-    cmp(a1, a2) || cmp(b1, b2)
-  );
+  const participantRows = [...pairs.values()].sort((x, y) => cmp(x[0], y[0]) || cmp(x[1], y[1]));
   const none = Promise.resolve([] as never[]);
   const [, insertedRows] = await Promise.all([
     participantRows.length ? insertParticipants(sql, participantRows) : none,

@@ -3,10 +3,14 @@
  *
  * @module
  */
+import { bareArray } from "../db/array_literal.ts";
 
-/** Ids (as text, for `::bigint[]`) and attempts of claimed events, in the given order. */
+/**
+ * Ids and attempts of claimed events, in the given order, as array literals (for
+ * `::bigint[]` and `::int[]`: see `db/array_literal.ts`).
+ */
 export function claimArrays(
   events: readonly { id: bigint; attempts: number }[],
-): { ids: string[]; attempts: number[] } {
-  return { ids: events.map((e) => e.id.toString()), attempts: events.map((e) => e.attempts) };
+): { ids: string; attempts: string } {
+  return { ids: bareArray(events, (e) => e.id), attempts: bareArray(events, (e) => e.attempts) };
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { bareArray, textArray } from "../db/array_literal.ts";
 import type { Sql } from "../db/connect.ts";
 import { claimArrays } from "./_claim_arrays.ts";
 import type { Outcome } from "./types.ts";
@@ -26,11 +27,10 @@ export async function recordOutcomes(
   if (outcomes.length === 0) return [];
   const sorted = [...outcomes].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const { ids, attempts } = claimArrays(sorted);
-  const statuses = sorted.map((o) => (o.status === "retry" ? "pending" : o.status));
-  const errors = sorted.map((o) => (o.status === "done" ? null : o.error.slice(0, 2000)));
-  const delays = sorted.map((o) => (o.status === "retry" ? Math.round(o.delayMs) : 0));
-  // 0/1: postgres.js sends a JS boolean array as one boolean.
-  const refunds = sorted.map((o) => (o.status === "retry" && o.refund === true ? 1 : 0));
+  const statuses = textArray(sorted, (o) => (o.status === "retry" ? "pending" : o.status));
+  const errors = textArray(sorted, (o) => (o.status === "done" ? null : o.error.slice(0, 2000)));
+  const delays = bareArray(sorted, (o) => (o.status === "retry" ? Math.round(o.delayMs) : 0));
+  const refunds = bareArray(sorted, (o) => (o.status === "retry" && o.refund === true ? 1 : 0));
   const rows = await sql<{ id: bigint }[]>`
     update inbound_events e
     set status = x.status,

@@ -200,17 +200,31 @@ function selectConversations(sql: Sql, rows: readonly ConversationRow[]) {
 /**
  * Adds participants (conversation id, contact id) to conversations, sorted by
  * both ids (the lock order every writer keeps); existing pairs are kept.
+ *
+ * `created: true` says every conversation was created by the caller's transaction and
+ * the pairs are distinct: then no pair can exist yet (nobody else sees the conversation
+ * before the commit), and the rows are inserted without `on conflict`, which checks the
+ * primary key before each insert and writes a second WAL record to confirm it.
  */
-export function insertParticipants(sql: Sql, pairs: readonly (readonly [bigint, bigint])[]) {
-  return sql`
-    insert into conversation_participants (conversation_id, contact_id, role)
-    select conversation_id, contact_id, 'contact'
-    from unnest(${bareArray(pairs, (p) => p[0])}::bigint[], ${
-    bareArray(pairs, (p) => p[1])
-  }::bigint[])
-      as t(conversation_id, contact_id)
-    order by conversation_id, contact_id
-    on conflict do nothing`;
+export function insertParticipants(
+  sql: Sql,
+  pairs: readonly (readonly [bigint, bigint])[],
+  options: { created?: boolean } = {},
+) {
+  const conversations = bareArray(pairs, (p) => p[0]);
+  const contacts = bareArray(pairs, (p) => p[1]);
+  return options.created
+    ? sql`
+      insert into conversation_participants (conversation_id, contact_id, role)
+      select conversation_id, contact_id, 'contact'
+      from unnest(${conversations}::bigint[], ${contacts}::bigint[]) as t(conversation_id, contact_id)
+      order by conversation_id, contact_id`
+    : sql`
+      insert into conversation_participants (conversation_id, contact_id, role)
+      select conversation_id, contact_id, 'contact'
+      from unnest(${conversations}::bigint[], ${contacts}::bigint[]) as t(conversation_id, contact_id)
+      order by conversation_id, contact_id
+      on conflict do nothing`;
 }
 
 /** What {@link writeContacts} found or created. */

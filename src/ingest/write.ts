@@ -344,7 +344,8 @@ export async function writePlan(
     }
   }
 
-  // Round trip 2: participants of new conversations, and the messages.
+  // Round trip 2: participants of new conversations (created by this transaction, so
+  // none of their pairs can exist yet), and the messages.
   const pairs = new Map<string, [bigint, bigint]>();
   for (const m of plan.messages) {
     if (!createdRefs.has(m.conversation)) continue;
@@ -357,7 +358,7 @@ export async function writePlan(
   const participantRows = [...pairs.values()].sort((x, y) => cmp(x[0], y[0]) || cmp(x[1], y[1]));
   const none = Promise.resolve([] as never[]);
   const [, insertedRows] = await Promise.all([
-    participantRows.length ? insertParticipants(sql, participantRows) : none,
+    participantRows.length ? insertParticipants(sql, participantRows, { created: true }) : none,
     insertMessages(sql, rows, conversations),
   ]);
   const inserted = new Set(insertedRows.map((r) => r.idx));

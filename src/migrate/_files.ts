@@ -33,6 +33,8 @@ import f28 from "../../migrations/20261203173000_key_collation.down.sql" with { 
 import f29 from "../../migrations/20261203173000_key_collation.up.sql" with { type: "bytes" };
 import f30 from "../../migrations/20261203180000_message_customer_fk.down.sql" with { type: "bytes" };
 import f31 from "../../migrations/20261203180000_message_customer_fk.up.sql" with { type: "bytes" };
+import f32 from "../../migrations/20261204160000_messages_customer_idx.down.sql" with { type: "bytes" };
+import f33 from "../../migrations/20261204160000_messages_customer_idx.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -68,4 +70,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203173000_key_collation.up.sql", bytes: f29 },
   { name: "20261203180000_message_customer_fk.down.sql", bytes: f30 },
   { name: "20261203180000_message_customer_fk.up.sql", bytes: f31 },
+  { name: "20261204160000_messages_customer_idx.down.sql", bytes: f32 },
+  { name: "20261204160000_messages_customer_idx.up.sql", bytes: f33 },
 ];

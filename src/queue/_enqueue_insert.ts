@@ -120,6 +120,7 @@ async function insertStatement(sql: Sql, rows: BatchRows, wrapped: boolean): Pro
  */
 function batchJson(rows: BatchRows): string {
   const n = rows.elements.length;
+  if (n === 0) return "[]";
   const parts = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const key = rows.keys[i];
@@ -127,7 +128,12 @@ function batchJson(rows: BatchRows): string {
       rows.elements[i]
     }]`;
   }
-  return "[" + parts.join(",") + "]";
+  // The brackets ride on the first and last part, so that the join builds the one flat
+  // string postgres.js sends: `"[" + joined + "]"` made a rope that was copied whole
+  // again when it was sent (5 % of what enqueue allocated).
+  parts[0] = "[" + parts[0];
+  parts[n - 1] += "]";
+  return parts.join(",");
 }
 
 /**

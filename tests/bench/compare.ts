@@ -11,8 +11,12 @@
  * holds: that ratio is the measure to read a server-side change by (lower: the server
  * does less per unit of worker work) and, inverted, a worker-side one.
  *
- * Usage: `deno run -A tests/bench/compare.ts --base REV [--count 30000] [--runs 3]
- * [--batch-size 500]`, on TEST_DATABASE_URL's server (default
+ * With `--enqueue`, the same for `convo enqueue` of the generated events (written to a
+ * file once) into a fresh copy of each side's empty, migrated template: lines/s, the
+ * client's CPU and peak RSS, the server's CPU.
+ *
+ * Usage: `deno run -A tests/bench/compare.ts --base REV [--enqueue] [--count 30000]
+ * [--runs 3] [--batch-size 500]`, on TEST_DATABASE_URL's server (default
  * postgres://postgres@127.0.0.1:5432/postgres). It creates and drops its own databases and
  * a git worktree of REV. Not run by `deno task bench` (it needs a base).
  *
@@ -34,6 +38,7 @@ const { values: args } = parseArgs({
     count: { type: "string", default: "30000" },
     runs: { type: "string", default: "3" },
     "batch-size": { type: "string", default: "500" },
+    enqueue: { type: "boolean", default: false },
   },
 });
 if (!args.base) {
@@ -42,6 +47,9 @@ if (!args.base) {
 }
 const COUNT = Number(args.count);
 const RUNS = Number(args.runs);
+const enqueue = args.enqueue;
+const unit = enqueue ? "lines/s" : "events/s";
+const client = enqueue ? "client" : "worker";
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -108,6 +116,7 @@ interface Side {
 
 interface Run {
   rate: number;
+  /** The worker's CPU, or enqueue's. */
   workerCpu: number;
   serverCpu?: number;
   rssMb: number;
@@ -122,6 +131,7 @@ const sides: Side[] = [
 ];
 const scratch = `convo_cmp_run_${tag}`;
 let worktreeAdded = false;
+let file: string | undefined;
 try {
   const add = await run("git", [
     "-C",
@@ -136,6 +146,9 @@ try {
   worktreeAdded = true;
   const postmaster = await findPostmaster(admin);
   const { lines, endpoints } = generateEvents(COUNT, 1);
+  // Enqueue reads the generated lines from a file; the drain finds them queued.
+  file = enqueue ? await Deno.makeTempFile({ suffix: ".ndjson" }) : undefined;
+  if (file) await Deno.writeTextFile(file, lines.join("\n") + "\n");
   let queued = 0;
   for (const side of sides) {
     await admin.unsafe(`create database ${side.template}`);
@@ -146,13 +159,15 @@ try {
     const sql = postgres(urlOf(side.template), { max: 1, onnotice: () => {} }) as unknown as Sql;
     try {
       await seedEndpoints(sql, endpoints);
-      queued = await seedEventsInBulk(sql, lines);
+      if (!enqueue) queued = await seedEventsInBulk(sql, lines);
     } finally {
       await sql.end();
     }
   }
   console.log(
-    `compare: ${queued} events, ${RUNS} runs each, alternating; server CPU ${
+    `compare: ${
+      enqueue ? `convo enqueue of ${lines.length} lines` : `${queued} events`
+    }, ${RUNS} runs each, alternating; server CPU ${
       postmaster === undefined ? "not measured (the server is not on this machine)" : "from /proc"
     }`,
   );
@@ -175,31 +190,32 @@ try {
         "-A",
         `--v8-flags=${V8_FLAGS}`,
         `${side.dir}/main.ts`,
-        "work",
-        "--drain",
-        "--batch-size",
-        args["batch-size"]!,
+        ...(file ? ["enqueue", file] : ["work", "--drain", "--batch-size", args["batch-size"]!]),
       ], { DATABASE_URL: urlOf(scratch), CONVO_LOG_LEVEL: "warn" });
       const seconds = (performance.now() - started) / 1000;
       const t1 = serverTicks(postmaster);
-      const [{ done }] = await sql<{ done: number }[]>`
-        select count(*)::int as done from inbound_events where status = 'done'`;
+      const [{ done }] = file
+        ? await sql<{ done: number }[]>`select count(*)::int as done from inbound_events`
+        : await sql<{ done: number }[]>`
+          select count(*)::int as done from inbound_events where status = 'done'`;
       await sql.end();
       const time = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(out.stderr);
+      // Enqueue: both sides must store the same events (the first run sets how many).
+      if (file && queued === 0) queued = done;
       if (out.code !== 0 || done !== queued || !time) {
-        throw new Error(`${side.name}: drain failed (${done}/${queued} done): ${out.stderr}`);
+        throw new Error(`${side.name}: run failed (${done}/${queued} events): ${out.stderr}`);
       }
       const r: Run = {
-        rate: queued / seconds,
+        rate: (file ? lines.length : queued) / seconds,
         workerCpu: Number(time[1]) + Number(time[2]),
         rssMb: Number(time[3]) / 1024,
         ...(t0 !== undefined && t1 !== undefined ? { serverCpu: (t1 - t0) / 100 } : {}),
       };
       results.get(side.name)!.push(r);
       console.log(
-        `  ${side.name.padEnd(20)} ${Math.round(r.rate)} events/s, worker CPU ${
+        `  ${side.name.padEnd(20)} ${Math.round(r.rate)} ${unit}, ${client} CPU ${
           r.workerCpu.toFixed(2)
-        } s, server CPU ${r.serverCpu?.toFixed(2) ?? "-"} s, server/worker ${
+        } s, server CPU ${r.serverCpu?.toFixed(2) ?? "-"} s, server/${client} ${
           r.serverCpu === undefined ? "-" : (r.serverCpu / r.workerCpu).toFixed(3)
         }, RSS ${r.rssMb.toFixed(0)} MB`,
       );
@@ -211,9 +227,11 @@ try {
       ? median(rs.map((r) => r.serverCpu! / r.workerCpu)).toFixed(3)
       : "-";
     console.log(
-      `  ${name.padEnd(20)} ${Math.round(median(rs.map((r) => r.rate)))} events/s, worker CPU ${
+      `  ${name.padEnd(20)} ${Math.round(median(rs.map((r) => r.rate)))} ${unit}, ${client} CPU ${
         median(rs.map((r) => r.workerCpu)).toFixed(2)
-      } s, server/worker ${ratio}, peak RSS ${Math.round(Math.max(...rs.map((r) => r.rssMb)))} MB`,
+      } s, server/${client} ${ratio}, peak RSS ${
+        Math.round(Math.max(...rs.map((r) => r.rssMb)))
+      } MB`,
     );
   }
 } finally {
@@ -224,4 +242,5 @@ try {
   await admin.end();
   if (worktreeAdded) await run("git", ["-C", ROOT_DIR, "worktree", "remove", "--force", worktree]);
   await Deno.remove(worktree, { recursive: true }).catch(() => {});
+  if (file) await Deno.remove(file).catch(() => {});
 }

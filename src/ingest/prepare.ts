@@ -20,11 +20,19 @@ import type { ClaimedEvent, Outcome } from "../queue/types.ts";
 import type { Router } from "../endpoints/route.ts";
 import { messageSnippet } from "../conversations/snippet.ts";
 import { htmlToText } from "./_html.ts";
+import { yieldToIo } from "./_yield.ts";
 import type { DedupTable, KeyRequest, KeyRing } from "../dedup/keys.ts";
 import { KeyConflictError, PermanentEventError } from "./errors.ts";
 import { failureOutcome, type OutcomeOptions } from "./outcome.ts";
 import { type BatchPlan, planBatch } from "./plan.ts";
 import type { AddressRef, BodyRef, PreparedMessage } from "./types.ts";
+
+/**
+ * Events prepared between two turns of the event loop (~3 ms of work). Paired drains of
+ * 28,475 events, with and without slices (of 25 or 50): rates within the noise (medians
+ * of 17 runs 3,791 against 3,656 events/s), peak RSS 4–12 MB lower in every pair.
+ */
+const PREPARE_SLICE = 50;
 
 /** Options of {@link prepareEvent}. */
 export interface PrepareOptions {
@@ -189,13 +197,16 @@ async function routedBatch(
 ): Promise<PreparedBatch & { conflicts: KeyRequest[] }> {
   const outcomes: Outcome[] = [];
   const ready: { index: number; prepared: PreparedMessage }[] = [];
-  events.forEach((event, index) => {
+  for (let index = 0; index < events.length; index++) {
+    // In slices, so that the batch being written meanwhile is not held up (`_yield.ts`).
+    if (index > 0 && index % PREPARE_SLICE === 0) await yieldToIo();
+    const event = events[index];
     try {
       ready.push({ index, prepared: prepareEvent(event, options) });
     } catch (err) {
       outcomes.push(failureOutcome(event, err, options));
     }
-  });
+  }
   const addresses = new Set<string>();
   for (const { prepared } of ready) {
     for (const a of prepared.participants) addresses.add(a.value);

@@ -109,7 +109,6 @@ export interface BackfillResult {
 
 const SAMPLES = 100;
 const s = (v: bigint) => v.toString();
-const cmp = <T extends bigint | string>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Legacy messages still unassigned (one count over the partial index). */
 export async function countLegacy(sql: Sql, customerId?: bigint): Promise<number> {
@@ -378,7 +377,7 @@ async function runBatch(
   };
   if (dryRun || assign.length === 0) return outcome;
 
-  const participantRows = [...pairs.values()].sort((x, y) => cmp(x[0], y[0]) || cmp(x[1], y[1]));
+  const participantRows = [...pairs.values()];
   const update = tx`
     update messages m set conversation_id = v.cid
     from unnest(${assign.map((a) => s(a.id))}::bigint[],

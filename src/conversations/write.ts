@@ -198,8 +198,8 @@ function selectConversations(sql: Sql, rows: readonly ConversationRow[]) {
 }
 
 /**
- * Adds participants (conversation id, contact id) to conversations, sorted by
- * both ids (the lock order every writer keeps); existing pairs are kept.
+ * Adds participants (conversation id, contact id) to conversations, inserted in order
+ * of both ids (the lock order every writer keeps); existing pairs are kept.
  *
  * `created: true` says every conversation was created by the caller's transaction and
  * the pairs are distinct: then no pair can exist yet (nobody else sees the conversation
@@ -213,18 +213,12 @@ export function insertParticipants(
 ) {
   const conversations = bareArray(pairs, (p) => p[0]);
   const contacts = bareArray(pairs, (p) => p[1]);
-  return options.created
-    ? sql`
-      insert into conversation_participants (conversation_id, contact_id, role)
-      select conversation_id, contact_id, 'contact'
-      from unnest(${conversations}::bigint[], ${contacts}::bigint[]) as t(conversation_id, contact_id)
-      order by conversation_id, contact_id`
-    : sql`
-      insert into conversation_participants (conversation_id, contact_id, role)
-      select conversation_id, contact_id, 'contact'
-      from unnest(${conversations}::bigint[], ${contacts}::bigint[]) as t(conversation_id, contact_id)
-      order by conversation_id, contact_id
-      on conflict do nothing`;
+  return sql`
+    insert into conversation_participants (conversation_id, contact_id, role)
+    select conversation_id, contact_id, 'contact'
+    from unnest(${conversations}::bigint[], ${contacts}::bigint[]) as t(conversation_id, contact_id)
+    order by conversation_id, contact_id
+    ${options.created ? sql`` : sql`on conflict do nothing`}`;
 }
 
 /** What {@link writeContacts} found or created. */

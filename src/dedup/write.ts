@@ -52,11 +52,17 @@ interface Literals {
   readonly values: string;
 }
 
-function literals<T>(rows: readonly DedupRow<T>[], raw: (v: T) => string, value: (v: T) => string) {
+function literals<T>(
+  rows: readonly DedupRow<T>[],
+  raw: (v: T) => string,
+  value: (v: T) => string,
+): Literals {
+  const values = textArray(rows, (r) => value(r[1]));
+  // A URL is its own normalized form: one literal for both.
   return {
     ids: bareArray(rows, (r) => r[0]),
-    raws: textArray(rows, (r) => raw(r[1])),
-    values: textArray(rows, (r) => value(r[1])),
+    raws: raw === value ? values : textArray(rows, (r) => raw(r[1])),
+    values,
   };
 }
 

@@ -355,7 +355,7 @@ export async function writePlan(
       pairs.set(`${conversation}|${contact}`, [conversation, contact]);
     }
   }
-  const participantRows = [...pairs.values()].sort((x, y) => cmp(x[0], y[0]) || cmp(x[1], y[1]));
+  const participantRows = [...pairs.values()];
   const none = Promise.resolve([] as never[]);
   const [, insertedRows] = await Promise.all([
     participantRows.length ? insertParticipants(sql, participantRows, { created: true }) : none,

@@ -40,6 +40,17 @@ import {
   MAX_SUBJECT,
 } from "./_limits.ts";
 import type { Attachment, CanonicalMessage } from "./types.ts";
+import {
+  array,
+  DECLINE,
+  fastObject,
+  type Field,
+  type IssueSink,
+  nonBlankText,
+  object,
+  passes,
+  text,
+} from "./_fast.ts";
 
 const NOT_BLANK = /\S/;
 
@@ -72,27 +83,8 @@ const shape = z.object({
 
 type Shape = z.output<typeof shape>;
 
-/**
- * The zod schema of a `postmark.inbound` payload.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { postmarkInboundSchema } from "./postmark.ts";
- * const ok = postmarkInboundSchema.safeParse({
- *   MessageID: "73e6d360-66eb-11e1-8e72-a8904824019b",
- *   From: "jane@example.com",
- *   FromFull: { Email: "jane@example.com", Name: "Jane", MailboxHash: "" },
- *   To: "support@example.org",
- *   ToFull: [{ Email: "support@example.org", Name: "", MailboxHash: "" }],
- *   Date: "Fri, 1 Aug 2014 16:45:32 -04:00",
- * });
- * assert.equal(ok.success, true);
- * const noSender = postmarkInboundSchema.safeParse({ MessageID: "x", To: "a@example.org" });
- * assert.equal(noSender.success, false);
- * ```
- */
-export const postmarkInboundSchema = shape.superRefine((p, ctx) => {
+/** The rules of a Postmark payload beyond its fields' types. */
+function refinePostmark(p: Shape, ctx: IssueSink): void {
   if (senderOf(p) === undefined) {
     ctx.addIssue({
       code: "custom",
@@ -136,10 +128,103 @@ export const postmarkInboundSchema = shape.superRefine((p, ctx) => {
       }
     }
   }
-});
+}
+
+/**
+ * The zod schema of a `postmark.inbound` payload.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postmarkInboundSchema } from "./postmark.ts";
+ * const ok = postmarkInboundSchema.safeParse({
+ *   MessageID: "73e6d360-66eb-11e1-8e72-a8904824019b",
+ *   From: "jane@example.com",
+ *   FromFull: { Email: "jane@example.com", Name: "Jane", MailboxHash: "" },
+ *   To: "support@example.org",
+ *   ToFull: [{ Email: "support@example.org", Name: "", MailboxHash: "" }],
+ *   Date: "Fri, 1 Aug 2014 16:45:32 -04:00",
+ * });
+ * assert.equal(ok.success, true);
+ * const noSender = postmarkInboundSchema.safeParse({ MessageID: "x", To: "a@example.org" });
+ * assert.equal(noSender.success, false);
+ * ```
+ */
+export const postmarkInboundSchema = shape.superRefine(refinePostmark);
 
 /** A validated `postmark.inbound` payload (the schema's output; unknown keys stripped). */
 export type PostmarkInboundPayload = z.output<typeof postmarkInboundSchema>;
+
+const fastMailbox = object({
+  Email: { check: text(MAX_ADDRESS), optional: true, nullable: true },
+});
+const fastMailboxes: Field = {
+  check: array(fastMailbox, 0, MAX_RECIPIENTS),
+  optional: true,
+  nullable: true,
+};
+const fastHeaderText: Field = {
+  check: text(MAX_RECIPIENTS * (MAX_ADDRESS + 100)),
+  optional: true,
+  nullable: true,
+};
+const fastShortText = { check: text(MAX_SHORT_TEXT), optional: true, nullable: true };
+const fastAnyText = { check: text(), optional: true, nullable: true };
+
+/** {@link shape}, as fast checks; `tests/events/fast_test.ts` holds the two together. */
+const FAST_FIELDS: Record<string, Field> = {
+  MessageID: { check: nonBlankText(MAX_MESSAGE_ID) },
+  From: fastHeaderText,
+  FromFull: { check: fastMailbox, optional: true, nullable: true },
+  To: fastHeaderText,
+  ToFull: fastMailboxes,
+  Cc: fastHeaderText,
+  CcFull: fastMailboxes,
+  OriginalRecipient: { check: text(MAX_ADDRESS), optional: true, nullable: true },
+  Subject: { check: text(MAX_SUBJECT), optional: true, nullable: true },
+  Date: fastAnyText,
+  TextBody: fastAnyText,
+  HtmlBody: fastAnyText,
+  StrippedTextReply: fastAnyText,
+  Attachments: {
+    check: array(
+      object({ Name: fastShortText, ContentType: fastShortText, ContentID: fastShortText }),
+      0,
+      MAX_ATTACHMENTS,
+    ),
+    optional: true,
+    nullable: true,
+  },
+};
+
+/**
+ * The fast path of {@link postmarkInboundSchema} (see `_fast.ts`): its output for the
+ * payloads it can decide, else `undefined` (zod decides).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fastPostmarkInbound } from "./postmark.ts";
+ * const payload = {
+ *   MessageID: "73e6d360-66eb-11e1-8e72-a8904824019b",
+ *   FromFull: { Email: "jane@example.com", Name: "Jane" },
+ *   ToFull: [{ Email: "support@example.org" }],
+ *   MessageStream: "inbound",
+ * };
+ * assert.deepEqual(fastPostmarkInbound(payload), {
+ *   MessageID: "73e6d360-66eb-11e1-8e72-a8904824019b",
+ *   FromFull: { Email: "jane@example.com" },
+ *   ToFull: [{ Email: "support@example.org" }],
+ * });
+ * assert.equal(fastPostmarkInbound({ ...payload, FromFull: null }), undefined);
+ * ```
+ */
+export function fastPostmarkInbound(payload: unknown): PostmarkInboundPayload | undefined {
+  const p = fastObject(payload, FAST_FIELDS);
+  if (p === DECLINE) return undefined;
+  const typed = p as PostmarkInboundPayload;
+  return passes(typed, refinePostmark) ? typed : undefined;
+}
 
 /** Options of {@link postmarkToMessage}. */
 export interface PostmarkToMessageOptions {

@@ -26,6 +26,17 @@ import { z } from "zod";
 import { MAX_ADDRESS, MAX_MESSAGE_ID, MAX_SHORT_TEXT, MAX_URL } from "./_limits.ts";
 import { notPhoneSpelling } from "../normalize/phone.ts";
 import type { Attachment, CanonicalMessage } from "./types.ts";
+import {
+  DECLINE,
+  fastObject,
+  type Field,
+  httpUrl,
+  type IssueSink,
+  matching,
+  nonBlankText,
+  passes,
+  text,
+} from "./_fast.ts";
 
 /** Twilio sends at most 10 media per message. */
 const MAX_MEDIA = 10;
@@ -52,30 +63,8 @@ for (let i = 0; i < MAX_MEDIA; i++) {
   (mediaShape as Record<string, unknown>)[MEDIA_TYPE_KEYS[i]] = mediaType.optional();
 }
 
-/**
- * The zod schema of a `twilio.message` payload.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { twilioMessageSchema } from "./twilio.ts";
- * const base = {
- *   MessageSid: "SM00000000000000000000000000000001",
- *   From: "+14155550101",
- *   To: "+14155550199",
- *   Body: "hi",
- * };
- * assert.equal(twilioMessageSchema.safeParse({ ...base, NumMedia: "0" }).success, true);
- * // NumMedia says 1, but MediaUrl0 is missing:
- * assert.equal(twilioMessageSchema.safeParse({ ...base, NumMedia: "1" }).success, false);
- * // WhatsApp is not SMS:
- * assert.equal(
- *   twilioMessageSchema.safeParse({ ...base, From: "whatsapp:+14155550101" }).success,
- *   false,
- * );
- * ```
- */
-export const twilioMessageSchema = z.object({
+/** The fields of a Twilio payload (their types; the rules across them: below). */
+const fields = z.object({
   MessageSid: sid.optional(),
   SmsMessageSid: sid.optional(),
   SmsSid: sid.optional(),
@@ -85,7 +74,10 @@ export const twilioMessageSchema = z.object({
   NumMedia: z.string().regex(NUM_MEDIA, "expected a count from 0 to 10, as a string").optional(),
   Direction: z.enum(["inbound", "outbound-api", "outbound-call", "outbound-reply"]).optional(),
   ...mediaShape,
-}).superRefine((p, ctx) => {
+});
+
+/** The rules of a Twilio payload beyond its fields' types. */
+function refineTwilio(p: z.output<typeof fields>, ctx: IssueSink): void {
   if (p.MessageSid === undefined && p.SmsMessageSid === undefined && p.SmsSid === undefined) {
     ctx.addIssue({
       code: "custom",
@@ -117,10 +109,75 @@ export const twilioMessageSchema = z.object({
       });
     }
   }
-});
+}
+
+/**
+ * The zod schema of a `twilio.message` payload.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { twilioMessageSchema } from "./twilio.ts";
+ * const base = {
+ *   MessageSid: "SM00000000000000000000000000000001",
+ *   From: "+14155550101",
+ *   To: "+14155550199",
+ *   Body: "hi",
+ * };
+ * assert.equal(twilioMessageSchema.safeParse({ ...base, NumMedia: "0" }).success, true);
+ * // NumMedia says 1, but MediaUrl0 is missing:
+ * assert.equal(twilioMessageSchema.safeParse({ ...base, NumMedia: "1" }).success, false);
+ * // WhatsApp is not SMS:
+ * assert.equal(
+ *   twilioMessageSchema.safeParse({ ...base, From: "whatsapp:+14155550101" }).success,
+ *   false,
+ * );
+ * ```
+ */
+export const twilioMessageSchema = fields.superRefine(refineTwilio);
 
 /** A validated `twilio.message` payload (the schema's output; unknown keys stripped). */
 export type TwilioMessagePayload = z.output<typeof twilioMessageSchema>;
+
+const fastSid = nonBlankText(MAX_MESSAGE_ID);
+const fastAddress = nonBlankText(MAX_ADDRESS);
+const DIRECTIONS = new Set(["inbound", "outbound-api", "outbound-call", "outbound-reply"]);
+
+/** {@link fields}, as fast checks; `tests/events/fast_test.ts` holds the two together. */
+const FAST_FIELDS: Record<string, Field> = {
+  MessageSid: { check: fastSid, optional: true },
+  SmsMessageSid: { check: fastSid, optional: true },
+  SmsSid: { check: fastSid, optional: true },
+  From: { check: fastAddress },
+  To: { check: fastAddress },
+  Body: { check: text(), optional: true },
+  NumMedia: { check: matching((n) => NUM_MEDIA.test(n)), optional: true },
+  Direction: { check: matching((d) => DIRECTIONS.has(d)), optional: true },
+};
+for (let i = 0; i < MAX_MEDIA; i++) {
+  FAST_FIELDS[MEDIA_URL_KEYS[i]] = { check: httpUrl(MAX_URL), optional: true };
+  FAST_FIELDS[MEDIA_TYPE_KEYS[i]] = { check: text(MAX_SHORT_TEXT), optional: true };
+}
+
+/**
+ * The fast path of {@link twilioMessageSchema} (see `_fast.ts`): its output for the
+ * payloads it can decide, else `undefined` (zod decides).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fastTwilioMessage } from "./twilio.ts";
+ * const payload = { MessageSid: "SM01", From: "+14155550101", To: "+14155550199", ApiVersion: "2010-04-01" };
+ * assert.deepEqual(fastTwilioMessage(payload), { MessageSid: "SM01", From: "+14155550101", To: "+14155550199" });
+ * assert.equal(fastTwilioMessage({ ...payload, NumMedia: "1" }), undefined);
+ * ```
+ */
+export function fastTwilioMessage(payload: unknown): TwilioMessagePayload | undefined {
+  const p = fastObject(payload, FAST_FIELDS);
+  if (p === DECLINE) return undefined;
+  const typed = p as TwilioMessagePayload;
+  return passes(typed, refineTwilio) ? typed : undefined;
+}
 
 /** Options of {@link twilioToMessage}. */
 export interface TwilioToMessageOptions {

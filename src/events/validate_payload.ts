@@ -7,9 +7,22 @@
  */
 
 import { payloadError } from "./_issues.ts";
-import { type CanonicalPayload, canonicalPayloadSchema } from "./canonical.ts";
-import { type PostmarkInboundPayload, postmarkInboundSchema } from "./postmark.ts";
-import { twilioMessageId, type TwilioMessagePayload, twilioMessageSchema } from "./twilio.ts";
+import {
+  type CanonicalPayload,
+  canonicalPayloadSchema,
+  fastCanonicalPayload,
+} from "./canonical.ts";
+import {
+  fastPostmarkInbound,
+  type PostmarkInboundPayload,
+  postmarkInboundSchema,
+} from "./postmark.ts";
+import {
+  fastTwilioMessage,
+  twilioMessageId,
+  type TwilioMessagePayload,
+  twilioMessageSchema,
+} from "./twilio.ts";
 import type { EventType } from "./types.ts";
 
 /** A payload that passed its event type's schema, with the schema's (typed) output. */
@@ -23,7 +36,9 @@ export type ValidPayload =
 const PARSE_OPTIONS = { reportInput: true } as const;
 
 /**
- * Validates a payload against the schema of its event type.
+ * Validates a payload against the schema of its event type: its fast path first (plain
+ * checks that accept the usual shapes with zod's exact output, see `_fast.ts`), then zod,
+ * which decides the rest and words every reason.
  *
  * @throws {EventPayloadError} when the payload does not fit; the message names the field
  * path and what was expected, never a value.
@@ -49,16 +64,22 @@ export function validatePayload(eventType: EventType, payload: unknown): ValidPa
   switch (eventType) {
     case "message.received":
     case "message.sent": {
+      const fast = fastCanonicalPayload(payload);
+      if (fast) return { eventType, data: fast };
       const r = canonicalPayloadSchema.safeParse(payload, PARSE_OPTIONS);
       if (!r.success) throw payloadError(eventType, r.error.issues);
       return { eventType, data: r.data };
     }
     case "twilio.message": {
+      const fast = fastTwilioMessage(payload);
+      if (fast) return { eventType, data: fast };
       const r = twilioMessageSchema.safeParse(payload, PARSE_OPTIONS);
       if (!r.success) throw payloadError(eventType, r.error.issues);
       return { eventType, data: r.data };
     }
     case "postmark.inbound": {
+      const fast = fastPostmarkInbound(payload);
+      if (fast) return { eventType, data: fast };
       const r = postmarkInboundSchema.safeParse(payload, PARSE_OPTIONS);
       if (!r.success) throw payloadError(eventType, r.error.issues);
       return { eventType, data: r.data };

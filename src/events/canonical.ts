@@ -169,7 +169,12 @@ export function fastCanonicalPayload(payload: unknown): CanonicalPayload | undef
 }
 
 const DATETIME = z.regexes.datetime({ offset: true });
-const fastTimestamp = matching((t) => DATETIME.test(t) && inTimeRange(t));
+/**
+ * Years 0002–9998 are in range whatever the offset (at most ±23:59): the instant is
+ * computed only near the ends (`Date.parse` was 2.6 % of `convo enqueue`'s profile).
+ */
+const INNER_YEAR = /^(?:000[2-9]|00[1-9]\d|0[1-9]\d\d|[1-8]\d{3}|9[0-8]\d\d|99[0-8]\d|999[0-8])-/;
+const fastTimestamp = matching((t) => DATETIME.test(t) && (INNER_YEAR.test(t) || inTimeRange(t)));
 const fastAddress = nonBlankText(MAX_ADDRESS);
 const fastAddressList = (min: number) =>
   either(fastAddress, array(fastAddress, min, MAX_RECIPIENTS));

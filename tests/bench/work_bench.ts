@@ -65,6 +65,8 @@ interface ProcessRun {
   code: number;
   stdout: string;
   rssKb: number;
+  /** The worker's log records (warnings and errors: it runs at `warn`). */
+  logs: string[];
 }
 
 function startWorker(url: string, extra: string[]): Deno.ChildProcess {
@@ -95,6 +97,7 @@ async function finish(child: Deno.ChildProcess): Promise<ProcessRun> {
     code: out.code,
     stdout: new TextDecoder().decode(out.stdout),
     rssKb: Number(/RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0),
+    logs: stderr.split("\n").filter((l) => l.startsWith("{")),
   };
 }
 
@@ -201,6 +204,9 @@ async function latency(
   const lat = [...committedAt].filter(([id]) => doneAt.has(id)).map(([id, at]) =>
     doneAt.get(id)! - at
   );
+  // Not seen done: the poller reads done events by rising id, so an event done after a
+  // later one (retried) is missed; the worker's warnings say why.
+  for (const line of run.logs) console.error(`  worker: ${line}`);
   return {
     events: committedAt.size,
     notDone: committedAt.size - lat.length,

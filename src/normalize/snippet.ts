@@ -46,7 +46,12 @@ export function snippet(text: string, options: SnippetOptions = {}): string {
   if (!text.isWellFormed()) text = text.toWellFormed();
   // Every grapheme cluster has at least one code unit.
   if (text.length <= length) return text;
-  if (!NEEDS_SEGMENTER.test(text)) return text.slice(0, length - 1).trimEnd() + ELLIPSIS;
+  // Only the first `length + 1` code units decide: when none of them needs the segmenter,
+  // the first `length` clusters are those code units and a cluster follows them, whatever
+  // comes after (a body's emoji beyond the cut no longer costs a segmentation).
+  if (!NEEDS_SEGMENTER.test(text.length > length + 1 ? text.slice(0, length + 1) : text)) {
+    return text.slice(0, length - 1).trimEnd() + ELLIPSIS;
+  }
   // Find where cluster number `length - 1` starts (the cut for the ellipsis),
   // and whether there is a cluster past number `length` at all.
   let count = 0;

@@ -84,3 +84,33 @@ Deno.test("snippet() stays within N graphemes, a well-formed prefix of the body"
     { numRuns: 2000 },
   );
 });
+
+/** The definition: clusters counted by the segmenter over the whole text. */
+function referenceSnippet(text: string, length: number): string {
+  const clusters = graphemes(text.toWellFormed());
+  if (clusters.length <= length) return text.toWellFormed();
+  return clusters.slice(0, length - 1).join("").trimEnd() + "…";
+}
+
+Deno.test("snippet() equals the segmenter's cut wherever complex clusters fall around it", () => {
+  // Plain text, then clusters the segmenter must join, starting just before, at or past
+  // the cut: the by-index path may only be taken when it gives the same result.
+  const tail = fc.string({
+    unit: fc.constantFrom("a", " ", "\r\n", "\r", "e\u0301", "\u0301", "👍🏽", "🇫🇷", "\u200d", "한"),
+    maxLength: 8,
+  });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: -3, max: 3 }),
+      tail,
+      fc.string({ unit: "grapheme-ascii", maxLength: 10 }),
+      (length, shift, complex, rest) => {
+        const plain = "x".repeat(Math.max(0, length + shift));
+        const text = plain + complex + rest;
+        equal(snippet(text, { length }), referenceSnippet(text, length));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});

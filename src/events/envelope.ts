@@ -7,6 +7,7 @@
 
 import { replaceRawNul, sanitizeParsed } from "./_json_hygiene.ts";
 import { MAX_IDEMPOTENCY_KEY } from "./_limits.ts";
+import { numberExpansion } from "./_number_expansion.ts";
 import { EventPayloadError } from "./errors.ts";
 import { stripAttachmentContent } from "./postmark.ts";
 import { EVENT_TYPES, type EventType, isEventType } from "./types.ts";
@@ -67,8 +68,10 @@ const MAX_DEPTH = 64;
  * whitespace-only line, skipped and not counted as invalid).
  *
  * - A line over `maxPayloadBytes` UTF-8 bytes is rejected before parsing (the cap is on
- *   the whole line, envelope included). A line nesting arrays/objects deeper than 64
- *   levels is rejected too.
+ *   the whole line, envelope included), and so is one that would be over it as the
+ *   database stores it, numbers written out in full (`1e131071` is 131,072 digits: see
+ *   `_number_expansion.ts`). A line nesting arrays/objects deeper than 64 levels is
+ *   rejected too.
  * - Without `type`, the line is an envelope `{"event_type", "payload",
  *   "idempotency_key"?}`; unknown envelope keys and unknown event types are rejected.
  *   An `idempotency_key` of `null` means absent. With `type`, the line is the payload.
@@ -190,12 +193,25 @@ export function parseEventLine(line: string, options: ParseEventLineOptions): Li
     throw error; // a bug of ours, not the line's
   }
   const dropped = eventType === "postmark.inbound" ? stripAttachmentContent(payload) : 0;
+  let kept: number | undefined;
   if (dropped > 0) {
     // What is stored: the payload re-serialized (with the envelope's keys, about).
-    const kept = utf8Length(JSON.stringify(payload)) + (options.type ? 0 : 80);
+    kept = utf8Length(JSON.stringify(payload)) + (options.type ? 0 : 80);
     if (kept > options.maxPayloadBytes) return tooBig(kept, options, " without attachment content");
   } else if (oversized > 0) {
     return tooBig(oversized, options);
+  }
+  // The cap bounds what the worker reads, and the database writes numbers out in full.
+  const expansion = numberExpansion(text);
+  if (expansion > 0) {
+    const stored = (kept ?? utf8Length(text)) + expansion;
+    if (stored > options.maxPayloadBytes) {
+      return fail(
+        `${options.type ? "payload" : "line"} is up to ${stored} bytes as stored: the database ` +
+          `writes numbers out in full (1e6 as 1000000), over the ${options.maxPayloadBytes}-byte ` +
+          `cap; send such numbers as strings`,
+      );
+    }
   }
   return {
     ok: true,

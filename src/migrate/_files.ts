@@ -35,6 +35,8 @@ import f30 from "../../migrations/20261203180000_message_customer_fk.down.sql" w
 import f31 from "../../migrations/20261203180000_message_customer_fk.up.sql" with { type: "bytes" };
 import f32 from "../../migrations/20261204160000_messages_customer_idx.down.sql" with { type: "bytes" };
 import f33 from "../../migrations/20261204160000_messages_customer_idx.up.sql" with { type: "bytes" };
+import f34 from "../../migrations/20261204180000_convo_enqueue_cap.down.sql" with { type: "bytes" };
+import f35 from "../../migrations/20261204180000_convo_enqueue_cap.up.sql" with { type: "bytes" };
 
 /** Every migration file, in name order. */
 export const FILES: readonly SourceFile[] = [
@@ -72,4 +74,6 @@ export const FILES: readonly SourceFile[] = [
   { name: "20261203180000_message_customer_fk.up.sql", bytes: f31 },
   { name: "20261204160000_messages_customer_idx.down.sql", bytes: f32 },
   { name: "20261204160000_messages_customer_idx.up.sql", bytes: f33 },
+  { name: "20261204180000_convo_enqueue_cap.down.sql", bytes: f34 },
+  { name: "20261204180000_convo_enqueue_cap.up.sql", bytes: f35 },
 ];

@@ -58,7 +58,7 @@ export interface BatchRows {
   lineNos: number[];
 }
 
-/** A row the database refused (a value PostgreSQL cannot hold, such as `1e999999`). */
+/** A row the database refused (a value PostgreSQL cannot hold, such as `1e200000`). */
 export interface RejectedRow {
   /** Index of its source. */
   source: number;

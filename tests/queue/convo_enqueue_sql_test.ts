@@ -193,3 +193,34 @@ Deno.test("convo_enqueue() events are processed by convo work into messages", as
     assert.deepEqual(messages.map((m) => m.provider_message_id), ["SM1", "SM2"]);
   });
 });
+
+Deno.test("convo_enqueue() refuses a payload over the cap as text, numbers written out in full", async () => {
+  await withMigratedDatabase(async ({ sql }) => {
+    // 35 bytes as JSON, 393,229 as the text the worker reads (migration 20261204180000).
+    const text = `{"x":[1e131071,1e131071,1e131071]}`;
+    const call = (s: Sql) =>
+      s`select convo_enqueue('message.received', ${text}::text::jsonb, 'k-1')`;
+    try {
+      await call(sql);
+      assert.fail("a payload of 393,229 bytes as text was accepted");
+    } catch (error) {
+      const e = error as Error & { code?: string; hint?: string };
+      assert.equal(e.code, "22023");
+      assert.equal(
+        e.message,
+        "convo_enqueue: payload is 393229 bytes as text, over the 262144-byte cap",
+      );
+      assert.match(e.hint ?? "", /send such numbers as strings/);
+    }
+    assert.deepEqual(await queued(sql), []);
+    // The cap is a setting, as CONVO_MAX_PAYLOAD_BYTES is for convo enqueue.
+    await sql.begin(async (tx) => {
+      await tx`set local convo.max_payload_bytes = 500000`;
+      await call(tx as unknown as Sql);
+    });
+    assert.deepEqual(await queued(sql), [{
+      event_type: "message.received",
+      idempotency_key: "k-1",
+    }]);
+  });
+});

@@ -27,6 +27,7 @@ import { errorText } from "./errors.ts";
 import { overClaimed } from "./outcome.ts";
 import { prepareBatch, type PreparedBatch } from "./prepare.ts";
 import { writeBatch } from "./process.ts";
+import { deadLetterUnreadable, mayBeUnreadablePayload } from "../queue/unreadable.ts";
 
 /** What {@link startWork} runs with (the options of `convo work`). */
 export interface WorkOptions {
@@ -231,13 +232,23 @@ export async function startWork(
         return await runWorker<PreparedBatch>({
           claim: async (limit, _loop, { suspects }) => {
             while (true) {
-              const { keep, dead } = overClaimed(
-                await claimEvents(sql, limit, visibilityMs, {
+              let claimed;
+              try {
+                claimed = await claimEvents(sql, limit, visibilityMs, {
                   suspects,
                   maxBytes: options.batchBytes,
-                }),
-                maxAttempts,
-              );
+                });
+              } catch (err) {
+                // A payload the database cannot render fails every claim that reaches it.
+                if (!mayBeUnreadablePayload(err)) throw err;
+                const unreadable = await deadLetterUnreadable(sql, limit);
+                if (unreadable.length === 0) throw err;
+                for (const e of unreadable) {
+                  log.warn("event dead-lettered", { event_id: e.id, error: e.error });
+                }
+                continue;
+              }
+              const { keep, dead } = overClaimed(claimed, maxAttempts);
               if (dead.length === 0) return keep;
               for (const e of await recordOutcomes(sql, dead)) {
                 log.warn("event dead-lettered", {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import { mayBeUnreadablePayload, unreadableReason } from "./unreadable.ts";
 import { toCanonical } from "../events/to_canonical.ts";
 import { isEventType } from "../events/types.ts";
 import type { EventRow } from "./list.ts";
@@ -78,14 +79,27 @@ export interface EventDetail {
  * ```
  */
 export async function showEvent(sql: Sql, id: bigint): Promise<EventDetail | undefined> {
-  const [event] = await sql<FullEventRow[]>`
-    select id, event_type, status, attempts, idempotency_key, received_at, available_at,
-           locked_until, processed_at, last_error, payload
-    from inbound_events where id = ${id}`;
+  let event: FullEventRow | undefined;
+  let readError: string | null = null;
+  try {
+    [event] = await sql<FullEventRow[]>`
+      select id, event_type, status, attempts, idempotency_key, received_at, available_at,
+             locked_until, processed_at, last_error, payload
+      from inbound_events where id = ${id}`;
+  } catch (err) {
+    // A payload too large to render (`unreadable.ts`): the event without it.
+    if (!mayBeUnreadablePayload(err)) throw err;
+    readError = unreadableReason(err);
+    [event] = await sql<FullEventRow[]>`
+      select id, event_type, status, attempts, idempotency_key, received_at, available_at,
+             locked_until, processed_at, last_error, null as payload
+      from inbound_events where id = ${id}`;
+  }
   if (event === undefined) return undefined;
   let providerMessageId: string | null = null;
-  let readError: string | null = null;
-  if (!isEventType(event.event_type)) {
+  if (readError !== null) {
+    // Nothing more to read.
+  } else if (!isEventType(event.event_type)) {
     readError = `unknown event_type '${event.event_type}'`;
   } else {
     try {

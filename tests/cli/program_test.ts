@@ -24,7 +24,7 @@ Deno.test("convo --help lists every command, in order", async () => {
   const r = await runCli(["--help"]);
   assert.equal(r.code, 0, r.stderr);
   const commands = r.stdout.slice(r.stdout.indexOf("\nCommands:"));
-  const listed = [...commands.matchAll(/^  ([a-z-]+)(?: |$)/gm)].map((m) => m[1]);
+  const listed = [...commands.matchAll(/^ {2}([a-z-]+)(?: |$)/gm)].map((m) => m[1]);
   assert.deepEqual(listed.filter((n) => n !== "help"), COMMANDS);
 });
 

@@ -158,6 +158,11 @@ async function latency(
   let lastSeen = 0n;
   const poller = (async () => {
     for (;;) {
+      // Whether anything is left is read before the done events: read after, it missed
+      // a last batch done between the two reads (`not_done` 10, one tick, in sittings).
+      const finished = !polling && (await sql<{ open: number }[]>`
+        select count(*)::int as open from inbound_events
+        where status in ('pending', 'processing')`)[0].open === 0;
       const rows = await sql<{ id: bigint }[]>`
         select id from inbound_events where status = 'done' and id > ${lastSeen} order by id`;
       const now = performance.now();
@@ -165,11 +170,7 @@ async function latency(
         doneAt.set(r.id.toString(), now);
         if (r.id > lastSeen) lastSeen = r.id;
       }
-      if (!polling) {
-        const [{ open }] = await sql<{ open: number }[]>`
-          select count(*)::int as open from inbound_events where status in ('pending', 'processing')`;
-        if (open === 0) break;
-      }
+      if (finished) break;
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -205,7 +206,7 @@ async function latency(
     doneAt.get(id)! - at
   );
   // Not seen done: the poller reads done events by rising id, so an event done after a
-  // later one (retried) is missed; the worker's warnings say why.
+  // later one (retried) would be missed; the worker's warnings would say why.
   for (const line of run.logs) console.error(`  worker: ${line}`);
   return {
     events: committedAt.size,

@@ -130,3 +130,14 @@ export function schemaError(err: unknown, target: Target): ConvoError | undefine
     { hint: "run convo migrate up (convo migrate status shows what is pending)", cause: err },
   );
 }
+
+/** The message of an error with its SQLSTATE when it has one, for `last_error` and logs. */
+export function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)
+      ? `${err.message} (SQLSTATE ${code})`
+      : err.message;
+  }
+  return String(err);
+}

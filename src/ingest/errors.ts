@@ -95,14 +95,3 @@ export function classifyFailure(err: unknown): FailureKind {
   // and dead-lettered after the last attempt, so a fixed deploy can recover it.
   return "transient";
 }
-
-/** The message of an error, for `last_error`. */
-export function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)
-      ? `${err.message} (SQLSTATE ${code})`
-      : err.message;
-  }
-  return String(err);
-}

@@ -11,7 +11,8 @@ import type { Logger } from "../log/logger.ts";
 import { maskText } from "../log/redact.ts";
 import { backoffDelay, type BackoffOptions } from "../queue/backoff.ts";
 import type { BatchResult, ClaimedEvent, Outcome } from "../queue/types.ts";
-import { classifyFailure, errorText } from "./errors.ts";
+import { errorText } from "../db/errors.ts";
+import { classifyFailure } from "./errors.ts";
 
 /** What the outcome rules need. */
 export interface OutcomeOptions {

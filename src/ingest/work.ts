@@ -20,10 +20,11 @@ import { gaugesOrNothing, startLiveMetrics } from "../queue/live_metrics.ts";
 import { renderMetrics, renderQueueGauges, writeMetricsFile } from "../queue/metrics.ts";
 import { recordOutcomes } from "../queue/outcomes.ts";
 import { releaseEvents } from "../queue/release.ts";
+import type { ClaimedEvent } from "../queue/types.ts";
 import { createWake, listenForWork } from "../queue/wake.ts";
 import { emptyStats, runWorker, type WorkerStats } from "../queue/worker.ts";
 import { WriteCache } from "./cache.ts";
-import { errorText } from "./errors.ts";
+import { errorText } from "../db/errors.ts";
 import { overClaimed } from "./outcome.ts";
 import { prepareBatch, type PreparedBatch } from "./prepare.ts";
 import { writeBatch } from "./process.ts";
@@ -232,7 +233,7 @@ export async function startWork(
         return await runWorker<PreparedBatch>({
           claim: async (limit, _loop, { suspects }) => {
             while (true) {
-              let claimed;
+              let claimed: ClaimedEvent[];
               try {
                 claimed = await claimEvents(sql, limit, visibilityMs, {
                   suspects,

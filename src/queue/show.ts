@@ -97,17 +97,18 @@ export async function showEvent(sql: Sql, id: bigint): Promise<EventDetail | und
   }
   if (event === undefined) return undefined;
   let providerMessageId: string | null = null;
-  if (readError !== null) {
-    // Nothing more to read.
-  } else if (!isEventType(event.event_type)) {
-    readError = `unknown event_type '${event.event_type}'`;
-  } else {
-    try {
-      providerMessageId = toCanonical(event.event_type, event.payload, {
-        receivedAt: event.received_at,
-      }).providerMessageId;
-    } catch (err) {
-      readError = (err as Error).message;
+  // An unreadable payload (readError set above) has no message id to look for.
+  if (readError === null) {
+    if (!isEventType(event.event_type)) {
+      readError = `unknown event_type '${event.event_type}'`;
+    } else {
+      try {
+        providerMessageId = toCanonical(event.event_type, event.payload, {
+          receivedAt: event.received_at,
+        }).providerMessageId;
+      } catch (err) {
+        readError = (err as Error).message;
+      }
     }
   }
   const messages = providerMessageId === null ? [] : await sql<ProducedMessage[]>`

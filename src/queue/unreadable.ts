@@ -13,17 +13,15 @@
  * @module
  */
 import type { Sql } from "../db/connect.ts";
+import { errorText } from "../db/errors.ts";
 
 /** program_limit_exceeded, statement_too_complex, out_of_memory. */
 const UNREADABLE_CODES = new Set(["54000", "54001", "53200"]);
 
 /** The reason a payload cannot be read, from the error reading it. */
 export function unreadableReason(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  const what = err instanceof Error ? err.message : String(err);
-  return `payload cannot be read as text (${what}${
-    typeof code === "string" ? ` (SQLSTATE ${code})` : ""
-  }): the database writes its numbers out in full (1e131071 is 131,072 digits)`;
+  return `payload cannot be read as text (${errorText(err)}): the database writes its ` +
+    `numbers out in full (1e131071 is 131,072 digits)`;
 }
 
 /**

@@ -258,10 +258,8 @@ export function canonicalToMessage(
     channel,
     providerMessageId: payload.provider_message_id,
     from: payload.from,
-    to: typeof payload.to === "string" ? [payload.to] : payload.to,
-    cc: channel === "email" && payload.cc
-      ? (typeof payload.cc === "string" ? [payload.cc] : payload.cc)
-      : [],
+    to: canonicalTo(payload),
+    cc: canonicalCc(payload),
     sentAt: new Date(payload.sent_at),
     attachments,
   };
@@ -271,4 +269,36 @@ export function canonicalToMessage(
   if (payload.received_at) message.receivedAt = new Date(payload.received_at);
   if (payload.delivered_to) message.deliveredTo = payload.delivered_to;
   return message;
+}
+
+/**
+ * The message's recipients (`to`), as {@link canonicalToMessage} gives them.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalTo } from "./canonical.ts";
+ * assert.deepEqual(canonicalTo({ to: "+14155550102" }), ["+14155550102"]);
+ * ```
+ */
+export function canonicalTo(payload: Pick<CanonicalPayload, "to">): string[] {
+  return typeof payload.to === "string" ? [payload.to] : payload.to;
+}
+
+/**
+ * The message's copies (`cc`), as {@link canonicalToMessage} gives them: email only.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalCc } from "./canonical.ts";
+ * assert.deepEqual(canonicalCc({ channel: "email", cc: "ops@example.org" }), ["ops@example.org"]);
+ * assert.deepEqual(canonicalCc({ channel: "sms", cc: "+14155550102" }), []);
+ * ```
+ */
+export function canonicalCc(payload: Pick<CanonicalPayload, "channel" | "cc">): string[] {
+  // An SMS with attachments becomes MMS, never email: the payload's channel decides.
+  return payload.channel === "email" && payload.cc
+    ? (typeof payload.cc === "string" ? [payload.cc] : payload.cc)
+    : [];
 }

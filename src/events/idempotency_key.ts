@@ -22,12 +22,11 @@
  */
 
 import { normalizeEmail } from "../normalize/email.ts";
-import { hash64, hashHex } from "../normalize/hash.ts";
+import { hash64Hex } from "../normalize/hash.ts";
 import { DEFAULT_REGION, normalizePhone } from "../normalize/phone.ts";
-import { canonicalToMessage } from "./canonical.ts";
-import { postmarkToMessage } from "./postmark.ts";
-import { twilioToMessage } from "./twilio.ts";
-import type { CanonicalMessage } from "./types.ts";
+import { canonicalCc, canonicalTo } from "./canonical.ts";
+import { postmarkCc, postmarkDeliveredTo, postmarkTo } from "./postmark.ts";
+import { twilioDirection } from "./twilio.ts";
 import { providerMessageId, type ValidPayload } from "./validate_payload.ts";
 
 /** Keys that start with this are convo's own; an explicit `idempotency_key` may not. */
@@ -36,26 +35,43 @@ export const RESERVED_KEY_PREFIX = "convo:";
 /** The version of the derived key's rule; a new rule gets a new version, never the same. */
 const DERIVED_PREFIX = `${RESERVED_KEY_PREFIX}v1:`;
 
-/** Addresses are only read here: any time will do for the adapters' times. */
-const EPOCH = new Date(0);
-
-function messageOf(valid: ValidPayload): CanonicalMessage {
+/**
+ * Our side of the message, as the adapters (`canonicalToMessage`, `twilioToMessage`,
+ * `postmarkToMessage`) give it and the worker routes it: the sender of an outbound
+ * message; else the address delivered to, the recipients and the copies. Read with the
+ * adapters' own helpers rather than by converting the whole message (its body, times and
+ * attachments): that conversion was a third of the key's cost.
+ */
+function ourSide(valid: ValidPayload): { email: boolean; addresses: string[] } {
   switch (valid.eventType) {
-    case "message.received":
-      return canonicalToMessage(valid.data, { direction: "inbound" });
+    case "message.received": {
+      const p = valid.data;
+      const addresses = p.delivered_to ? [p.delivered_to] : [];
+      for (const a of canonicalTo(p)) addresses.push(a);
+      for (const a of canonicalCc(p)) addresses.push(a);
+      return { email: p.channel === "email", addresses };
+    }
     case "message.sent":
-      return canonicalToMessage(valid.data, { direction: "outbound" });
-    case "twilio.message":
-      return twilioToMessage(valid.data, { receivedAt: EPOCH });
-    case "postmark.inbound":
-      return postmarkToMessage(valid.data, { receivedAt: EPOCH });
+      return { email: valid.data.channel === "email", addresses: [valid.data.from] };
+    case "twilio.message": {
+      const p = valid.data;
+      return { email: false, addresses: [twilioDirection(p) === "outbound" ? p.From : p.To] };
+    }
+    case "postmark.inbound": {
+      const p = valid.data;
+      const deliveredTo = postmarkDeliveredTo(p);
+      const addresses = deliveredTo !== undefined ? [deliveredTo] : [];
+      for (const a of postmarkTo(p)) addresses.push(a);
+      for (const a of postmarkCc(p)) addresses.push(a);
+      return { email: true, addresses };
+    }
   }
 }
 
 /** The normalized form, or the address trimmed when it has none (the worker refuses it). */
-function normalized(message: CanonicalMessage, address: string): string {
+function normalized(email: boolean, address: string): string {
   try {
-    return message.channel === "email"
+    return email
       ? normalizeEmail(address).address
       : normalizePhone(address, { region: DEFAULT_REGION }).value;
   } catch {
@@ -85,14 +101,17 @@ export function derivedIdempotencyKey(
   valid: ValidPayload,
   payload: Readonly<Record<string, unknown>>,
 ): string {
-  const message = messageOf(valid);
-  const ours = message.direction === "outbound"
-    ? [message.from]
-    : [...(message.deliveredTo ? [message.deliveredTo] : []), ...message.to, ...message.cc];
-  const scope = [...new Set(ours.map((a) => normalized(message, a)))].sort();
+  const { email, addresses } = ourSide(valid);
+  // Distinct and sorted; a handful of addresses, so a list beats a Set.
+  const scope: string[] = [];
+  for (const address of addresses) {
+    const n = normalized(email, address);
+    if (!scope.includes(n)) scope.push(n);
+  }
+  scope.sort();
   if (valid.eventType === "twilio.message" && typeof payload.AccountSid === "string") {
     scope.push(`account:${payload.AccountSid}`);
   }
-  const side = hashHex(hash64(scope.join("\n")));
+  const side = hash64Hex(scope.join("\n"));
   return `${DERIVED_PREFIX}${valid.eventType}:${side}:${providerMessageId(valid)}`;
 }

@@ -265,10 +265,7 @@ export function postmarkToMessage(
   payload: PostmarkInboundPayload,
   options: PostmarkToMessageOptions,
 ): CanonicalMessage {
-  let to = recipientsOf(payload.ToFull, payload.To);
-  if (to.length === 0 && payload.OriginalRecipient && nonBlank(payload.OriginalRecipient)) {
-    to = [payload.OriginalRecipient];
-  }
+  const to = postmarkTo(payload);
   const attachments: Attachment[] = [];
   if (payload.Attachments) {
     const prefix = `postmark:${payload.MessageID}/`;
@@ -286,7 +283,7 @@ export function postmarkToMessage(
     // The schema guarantees a sender; "" only for an unvalidated object.
     from: senderOf(payload) ?? "",
     to,
-    cc: recipientsOf(payload.CcFull, payload.Cc),
+    cc: postmarkCc(payload),
     sentAt: sentAt ?? new Date(options.receivedAt.getTime()),
     receivedAt: new Date(options.receivedAt.getTime()),
     attachments,
@@ -295,8 +292,67 @@ export function postmarkToMessage(
   if (body) message.body = body;
   if (payload.HtmlBody) message.html = payload.HtmlBody;
   if (payload.Subject) message.subject = payload.Subject;
-  if (nonBlank(payload.OriginalRecipient)) message.deliveredTo = payload.OriginalRecipient;
+  const deliveredTo = postmarkDeliveredTo(payload);
+  if (deliveredTo !== undefined) message.deliveredTo = deliveredTo;
   return message;
+}
+
+/**
+ * The mail's recipients, as {@link postmarkToMessage} gives them: `ToFull`'s addresses,
+ * else `To` parsed, else `OriginalRecipient`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postmarkTo } from "./postmark.ts";
+ * assert.deepEqual(postmarkTo({ To: "A <a@example.org>, b@example.org" }), [
+ *   "a@example.org",
+ *   "b@example.org",
+ * ]);
+ * assert.deepEqual(postmarkTo({ OriginalRecipient: "c@example.org" }), ["c@example.org"]);
+ * ```
+ */
+export function postmarkTo(
+  payload: Pick<PostmarkInboundPayload, "ToFull" | "To" | "OriginalRecipient">,
+): string[] {
+  const to = recipientsOf(payload.ToFull, payload.To);
+  if (to.length === 0 && payload.OriginalRecipient && nonBlank(payload.OriginalRecipient)) {
+    return [payload.OriginalRecipient];
+  }
+  return to;
+}
+
+/**
+ * The mail's copies, as {@link postmarkToMessage} gives them: `CcFull`'s addresses, else
+ * `Cc` parsed.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postmarkCc } from "./postmark.ts";
+ * assert.deepEqual(postmarkCc({ Cc: "ops@example.org" }), ["ops@example.org"]);
+ * assert.deepEqual(postmarkCc({}), []);
+ * ```
+ */
+export function postmarkCc(payload: Pick<PostmarkInboundPayload, "CcFull" | "Cc">): string[] {
+  return recipientsOf(payload.CcFull, payload.Cc);
+}
+
+/**
+ * The address the mail was delivered to (`OriginalRecipient`), unless blank.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { postmarkDeliveredTo } from "./postmark.ts";
+ * assert.equal(postmarkDeliveredTo({ OriginalRecipient: "c@example.org" }), "c@example.org");
+ * assert.equal(postmarkDeliveredTo({ OriginalRecipient: " " }), undefined);
+ * ```
+ */
+export function postmarkDeliveredTo(
+  payload: Pick<PostmarkInboundPayload, "OriginalRecipient">,
+): string | undefined {
+  return nonBlank(payload.OriginalRecipient) ? payload.OriginalRecipient : undefined;
 }
 
 function nonBlank(value: string | null | undefined): value is string {

@@ -239,7 +239,7 @@ export function twilioToMessage(
     attachments.push(contentType ? { url, contentType } : { url });
   }
   const message: CanonicalMessage = {
-    direction: payload.Direction?.startsWith("outbound") ? "outbound" : "inbound",
+    direction: twilioDirection(payload),
     channel: count > 0 ? "mms" : "sms",
     providerMessageId: twilioMessageId(payload),
     from: payload.From,
@@ -251,4 +251,21 @@ export function twilioToMessage(
   };
   if (payload.Body) message.body = payload.Body;
   return message;
+}
+
+/**
+ * The message's direction: outbound for `Direction` `outbound-*`, inbound otherwise.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { twilioDirection } from "./twilio.ts";
+ * assert.equal(twilioDirection({ Direction: "outbound-api" }), "outbound");
+ * assert.equal(twilioDirection({}), "inbound");
+ * ```
+ */
+export function twilioDirection(
+  payload: Pick<TwilioMessagePayload, "Direction">,
+): "inbound" | "outbound" {
+  return payload.Direction?.startsWith("outbound") ? "outbound" : "inbound";
 }

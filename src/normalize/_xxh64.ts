@@ -27,7 +27,21 @@ const hasher = await createXXHash64(0, 0);
  * ```
  */
 export function xxh64Signed(bytes: Uint8Array): bigint {
+  return BigInt.asIntN(64, BigInt("0x" + xxh64Hex(bytes)));
+}
+
+/**
+ * XXH64 (seed 0) of `bytes` as 16 lowercase hex digits, most significant first.
+ *
+ * @example Usage
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { xxh64Hex } from "./_xxh64.ts";
+ * equal(xxh64Hex(new TextEncoder().encode("abc")), "44bc2cf5ad770999");
+ * ```
+ */
+export function xxh64Hex(bytes: Uint8Array): string {
   hasher.init();
   hasher.update(bytes);
-  return BigInt.asIntN(64, BigInt("0x" + hasher.digest("hex")));
+  return hasher.digest("hex");
 }

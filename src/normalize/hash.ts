@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { xxh64Signed } from "./_xxh64.ts";
+import { xxh64Hex, xxh64Signed } from "./_xxh64.ts";
 
 // Strings are encoded into this buffer rather than letting hash-wasm allocate
 // a Buffer per call (2.0M/s against 1.7M/s on 48-byte strings), and handed
@@ -39,6 +39,29 @@ const MAX_UNSIGNED = (1n << 64n) - 1n;
  * ```
  */
 export function hash64(text: string): bigint {
+  return xxh64Signed(hashedBytes(text));
+}
+
+/**
+ * `hashHex(hash64(text))` without the `bigint` in between: for keys written as text.
+ *
+ * @example Usage
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { hash64, hash64Hex, hashHex } from "./hash.ts";
+ * equal(hash64Hex("abc"), "44bc2cf5ad770999");
+ * equal(hash64Hex("caf\u00e9"), hashHex(hash64("cafe\u0301")));
+ * ```
+ */
+export function hash64Hex(text: string): string {
+  return xxh64Hex(hashedBytes(text));
+}
+
+/**
+ * The bytes {@link hash64} hashes: the UTF-8 of `text` made well-formed and NFC. A view of
+ * a scratch buffer, valid until the next call.
+ */
+function hashedBytes(text: string): Uint8Array {
   if (MAY_NEED_NFC.test(text)) {
     if (!text.isWellFormed()) text = text.toWellFormed();
     text = text.normalize("NFC");
@@ -46,10 +69,10 @@ export function hash64(text: string): bigint {
   // A UTF-16 code unit never takes more than 3 UTF-8 bytes.
   if (text.length * 3 <= scratch.length) {
     const { written } = encoder.encodeInto(text, scratch);
-    if (written > VIEWS_UP_TO) return xxh64Signed(scratch.subarray(0, written));
-    return xxh64Signed(views[written] ??= scratch.subarray(0, written));
+    if (written > VIEWS_UP_TO) return scratch.subarray(0, written);
+    return views[written] ??= scratch.subarray(0, written);
   }
-  return xxh64Signed(encoder.encode(text));
+  return encoder.encode(text);
 }
 
 /**

@@ -55,8 +55,18 @@ export function isPhoneRegion(region: string): region is CountryCode {
 
 /** Entries kept by the parse cache (the same numbers recur in a batch). */
 const CACHE_SIZE = 10_000;
-// key: region + "\0" + input; value: the frozen result or the error reason.
+// key: see cacheKey; value: the frozen result or the error reason.
 const cache = new LruCache<string, NormalizedPhone | string>(CACHE_SIZE);
+
+/**
+ * The cache key of `input` in `region`: `region + "\0" + input`, or the input alone in the
+ * default region when it holds no U+0000 (then it cannot equal another region's key, which
+ * holds one). The concatenation was a new string to flatten and hash at every lookup: the
+ * default region is nearly every lookup, and the input's hash is kept on the string.
+ */
+function cacheKey(input: string, region: string): string {
+  return region === DEFAULT_REGION && !input.includes("\0") ? input : region + "\0" + input;
+}
 
 const URI_SCHEME = /^(?:tel|sms):(?:\/\/)?/i;
 /** `whatsapp:+1…`, `messenger:123`: a URI-scheme-like prefix (`tel:`, `sms:`, `sc:`, `id:` are ours). */
@@ -270,7 +280,7 @@ function classify(input: string, region: CountryCode): NormalizedPhone | string 
  */
 export function normalizePhone(input: string, options: PhoneOptions = {}): NormalizedPhone {
   const region = options.region ?? DEFAULT_REGION;
-  const key = region + "\0" + input;
+  const key = cacheKey(input, region);
   let outcome = cache.get(key);
   if (outcome === undefined) {
     if (!isPhoneRegion(region)) {

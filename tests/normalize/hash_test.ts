@@ -1,6 +1,6 @@
 import { equal, notEqual, ok, throws } from "node:assert/strict";
 import fc from "fast-check";
-import { hash64, hashHex } from "../../src/normalize/hash.ts";
+import { hash64, hash64Hex, hashHex } from "../../src/normalize/hash.ts";
 import { xxh64Signed } from "../../src/normalize/_xxh64.ts";
 import { sanityBuffer, xxh64Reference } from "./_xxh64_reference.ts";
 
@@ -129,4 +129,26 @@ Deno.test("hashHex() formats signed and unsigned forms alike", () => {
 Deno.test("hashHex() rejects values outside 64 bits", () => {
   throws(() => hashHex(1n << 64n), RangeError);
   throws(() => hashHex(MIN - 1n), /current value is '-9223372036854775809'/);
+});
+
+Deno.test("hash64Hex() is hashHex(hash64()) on any string, long and short", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 200 }), (text) => {
+      equal(hash64Hex(text), hashHex(hash64(text)));
+      equal(hash64Hex(text), BigInt.asUintN(64, expected(text)).toString(16).padStart(16, "0"));
+    }),
+    { numRuns: 2000 },
+  );
+  // Digests with leading zero digits keep them.
+  let zeros = 0;
+  for (let i = 0; zeros < 3; i++) {
+    const hex = hash64Hex(`k${i}`);
+    if (hex.startsWith("0")) {
+      zeros++;
+      equal(hex, hashHex(hash64(`k${i}`)));
+    }
+    equal(hex.length, 16);
+  }
+  const long = "é".repeat(40_000);
+  equal(hash64Hex(long), hashHex(hash64(long)));
 });

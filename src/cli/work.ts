@@ -7,7 +7,7 @@ import { Command } from "@commander-js/extra-typings";
 import { formatDuration } from "../duration.ts";
 import { ConvoError, UsageError } from "../errors.ts";
 import v8 from "node:v8";
-import { batchBytesBudget } from "../ingest/memory.ts";
+import { batchBytesBudget, maxEventBytes } from "../ingest/memory.ts";
 import { DEFAULT_DRAIN_MAX_ERRORS, startWork } from "../ingest/work.ts";
 import { checkMetricsPath } from "../queue/live_metrics.ts";
 import type { WorkerStats } from "../queue/worker.ts";
@@ -85,14 +85,17 @@ export function workCommand(ctx: Context): Command {
       const maxAttempts = parseIntOption("--max-attempts", opts.maxAttempts, { min: 1, max: 1000 });
       const retryDelayMs = parseDurationOption("--retry-delay", opts.retryDelay);
       const pollMs = parseDurationOption("--poll-interval", opts.pollInterval);
+      const heapLimitBytes = v8.getHeapStatistics().heap_size_limit;
+      const maxPayloadBytes = ctx.config().maxPayloadBytes;
       const batchBytes = batchBytesBudget({
-        heapLimitBytes: v8.getHeapStatistics().heap_size_limit,
+        heapLimitBytes,
         concurrency,
-        maxPayloadBytes: ctx.config().maxPayloadBytes,
+        maxPayloadBytes,
         requested: opts.batchBytes === undefined
           ? undefined
           : parseIntOption("--batch-bytes", opts.batchBytes, { min: 1024 }),
       });
+      const maxEvent = maxEventBytes({ heapLimitBytes, concurrency, batchBytes, maxPayloadBytes });
       const maxErrors = opts.maxErrors === undefined
         ? undefined
         : parseIntOption("--max-errors", opts.maxErrors, { min: 1 });
@@ -112,6 +115,7 @@ export function workCommand(ctx: Context): Command {
         metricsFile: opts.metricsFile,
         maxErrors,
         batchBytes,
+        maxEventBytes: maxEvent,
         onProgress: opts.drain
           ? (s, total) => {
             progress ??= startProgress(ctx.io, ctx.logger(), {

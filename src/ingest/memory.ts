@@ -77,3 +77,47 @@ export function batchBytesBudget(options: MemoryBudgetOptions): number {
   }
   return Math.min(MAX_DEFAULT_BATCH_BYTES, fits);
 }
+
+/** What {@link maxEventBytes} decides from. */
+export interface EventLimitOptions {
+  /** V8's heap limit (`v8.getHeapStatistics().heap_size_limit`). */
+  heapLimitBytes: number;
+  /** Batch loops. */
+  concurrency: number;
+  /** Payload bytes per claim ({@link batchBytesBudget}). */
+  batchBytes: number;
+  /** Largest payload enqueue accepts (`CONVO_MAX_PAYLOAD_BYTES`). */
+  maxPayloadBytes: number;
+}
+
+/**
+ * The largest payload (JSON text) the worker can hold: what is left of the heap for one
+ * event claimed alone while every other batch in memory is at its largest. A larger one
+ * (stored by a direct insert, an older version or under a higher cap) would exhaust the
+ * heap and crash the worker at every attempt, or block it for seconds in `JSON.parse`
+ * (deaf to SIGTERM); the claim leaves its payload in the database and the worker
+ * dead-letters it with this limit in the reason.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { maxEventBytes } from "./memory.ts";
+ * const MiB = 1024 * 1024;
+ * const limit = maxEventBytes({
+ *   heapLimitBytes: 518 * MiB, // --max-old-space-size=512
+ *   concurrency: 1,
+ *   batchBytes: 16 * MiB,
+ *   maxPayloadBytes: 262_144,
+ * });
+ * assert.equal(Math.round(limit / MiB), 89);
+ * ```
+ */
+export function maxEventBytes(options: EventLimitOptions): number {
+  const { heapLimitBytes, concurrency, batchBytes, maxPayloadBytes } = options;
+  const others = (2 * concurrency - 1) * (batchBytes + maxPayloadBytes);
+  const fits = Math.floor(
+    (heapLimitBytes - HEAP_BASE_BYTES) / HEAP_BYTES_PER_PAYLOAD_BYTE - others,
+  );
+  // Never below what a batch may hold: batchBytesBudget has checked that it fits.
+  return Math.max(fits, batchBytes + maxPayloadBytes);
+}

@@ -54,9 +54,11 @@ export function failureOutcome(
 }
 
 /**
- * Splits a claimed batch into the events to process and the dead outcomes of
- * those claimed more than `maxAttempts` times: a worker died on them each time
- * (crash, OOM, timeout), so they are dead now rather than claimed forever.
+ * Splits a claimed batch into the events to process and the dead outcomes of those that
+ * cannot be: claimed more than `maxAttempts` times (a worker died on them each time: crash,
+ * OOM, timeout), so dead now rather than claimed forever; or claimed without their payload
+ * because it is over `maxEventBytes` ({@link ClaimedEvent.oversize}), which the worker
+ * could not hold.
  *
  * @example Usage
  * ```ts
@@ -64,20 +66,21 @@ export function failureOutcome(
  * import { overClaimed } from "./outcome.ts";
  * const e = (id: bigint, attempts: number) =>
  *   ({ id, eventType: "message.received", payload: {}, attempts, receivedAt: new Date(0) });
- * const { keep, dead } = overClaimed([e(1n, 3), e(2n, 4)], 3);
+ * const big = { ...e(3n, 1), payload: null, oversize: 200_000_000 };
+ * const { keep, dead } = overClaimed([e(1n, 3), e(2n, 4), big], 3, 93_000_000);
  * assert.deepEqual(keep.map((x) => x.id), [1n]);
- * assert.equal(dead[0].status, "dead");
+ * assert.deepEqual(dead.map((x) => [x.id, x.status]), [[2n, "dead"], [3n, "dead"]]);
  * ```
  */
 export function overClaimed(
   batch: readonly ClaimedEvent[],
   maxAttempts: number,
+  maxEventBytes?: number,
 ): { keep: ClaimedEvent[]; dead: Outcome[] } {
   const keep: ClaimedEvent[] = [];
   const dead: Outcome[] = [];
   for (const e of batch) {
-    if (e.attempts <= maxAttempts) keep.push(e);
-    else {
+    if (e.attempts > maxAttempts) {
       dead.push({
         id: e.id,
         attempts: e.attempts,
@@ -85,7 +88,18 @@ export function overClaimed(
         error:
           `claimed ${e.attempts} times without finishing (the worker crashed or timed out on it)`,
       });
-    }
+    } else if (e.oversize !== undefined) {
+      dead.push({
+        id: e.id,
+        attempts: e.attempts,
+        status: "dead",
+        error:
+          `payload is ${e.oversize} bytes as JSON text, over the ${
+            maxEventBytes ?? "limit of"
+          } bytes the worker can hold; raise its heap (--max-old-space-size) or lower ` +
+          `--concurrency or --batch-bytes, then convo queue retry --dead`,
+      });
+    } else keep.push(e);
   }
   return { keep, dead };
 }

@@ -64,6 +64,11 @@ export interface WorkOptions {
   /** Payload bytes a claim may take (see `memory.ts`); default no limit. */
   batchBytes?: number;
   /**
+   * Largest payload the worker takes (see `memory.ts`): a larger one is dead-lettered
+   * without being read; default no limit.
+   */
+  maxEventBytes?: number;
+  /**
    * Consecutive database errors after which the worker stops (`stoppedBy:
    * "errors"`); default {@link DEFAULT_DRAIN_MAX_ERRORS} with `drain`, else
    * no limit (a long-running worker waits for the database to come back).
@@ -171,9 +176,17 @@ export async function startWork(
   // here as they happen: the worker's own statistics arrive only with a batch,
   // and in an outage no batch comes while this counter is what an alert watches.
   let errorsSeen = 0;
+  // Events dead-lettered by the claim step, before any batch (claimed too often, too large
+  // to hold, unreadable): the loop's statistics count only what its batches did.
+  let deadAtClaim = 0;
+  const withDeadAtClaim = (s: WorkerStats): WorkerStats => ({
+    ...s,
+    claimed: s.claimed + deadAtClaim,
+    dead: s.dead + deadAtClaim,
+  });
   const started = performance.now();
   const current = (): WorkerStats => ({
-    ...(latest ?? emptyStats()),
+    ...withDeadAtClaim(latest ?? emptyStats()),
     errors: Math.max(errorsSeen, latest?.errors ?? 0),
     elapsedMs: performance.now() - started,
   });
@@ -226,6 +239,7 @@ export async function startWork(
         mode: drain ? "drain" : "long-running",
         batch_size: batchSize,
         batch_bytes: options.batchBytes,
+        max_event_bytes: options.maxEventBytes,
         concurrency,
         database: db.label,
       });
@@ -238,20 +252,24 @@ export async function startWork(
                 claimed = await claimEvents(sql, limit, visibilityMs, {
                   suspects,
                   maxBytes: options.batchBytes,
+                  maxEventBytes: options.maxEventBytes,
                 });
               } catch (err) {
                 // A payload the database cannot render fails every claim that reaches it.
                 if (!mayBeUnreadablePayload(err)) throw err;
                 const unreadable = await deadLetterUnreadable(sql, limit);
                 if (unreadable.length === 0) throw err;
+                deadAtClaim += unreadable.length;
                 for (const e of unreadable) {
                   log.warn("event dead-lettered", { event_id: e.id, error: e.error });
                 }
                 continue;
               }
-              const { keep, dead } = overClaimed(claimed, maxAttempts);
+              const { keep, dead } = overClaimed(claimed, maxAttempts, options.maxEventBytes);
               if (dead.length === 0) return keep;
-              for (const e of await recordOutcomes(sql, dead)) {
+              const recorded = await recordOutcomes(sql, dead);
+              deadAtClaim += recorded.filter((e) => e.status === "dead").length;
+              for (const e of recorded) {
                 log.warn("event dead-lettered", {
                   event_id: e.id,
                   attempts: e.attempts,
@@ -283,7 +301,7 @@ export async function startWork(
           waitForWork: wake.waitForWork,
           onBatch: (s) => {
             latest = s;
-            options.onProgress?.(s, total);
+            options.onProgress?.(withDeadAtClaim(s), total);
           },
           onError: (err) => {
             errorsSeen++;
@@ -301,7 +319,7 @@ export async function startWork(
           heartbeatMs: Math.max(250, Math.floor(visibilityMs / 3)),
           errorBackoffMs: Math.min(5000, pollMs * 2),
           maxErrors: options.maxErrors ?? (drain ? DEFAULT_DRAIN_MAX_ERRORS : undefined),
-        }, signal).catch((err) => {
+        }, signal).then(withDeadAtClaim, (err) => {
           throw isNoSchema(err) ? noSchemaError(err) : err;
         });
       } finally {

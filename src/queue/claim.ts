@@ -21,6 +21,11 @@ export interface ClaimOptions {
    * taken. Default: no limit.
    */
   maxBytes?: number;
+  /**
+   * Payload bytes (of the JSON text) above which an event is claimed without its payload,
+   * marked {@link ClaimedEvent.oversize}: the worker could not hold it. Default: no limit.
+   */
+  maxEventBytes?: number;
 }
 
 /**
@@ -49,6 +54,7 @@ export async function claimEvents(
   const suspects = options.suspects ?? true;
   // bigint: a sum of octet lengths; the largest int8 means no limit.
   const maxBytes = String(options.maxBytes ?? "9223372036854775807");
+  const maxEventBytes = String(options.maxEventBytes ?? "9223372036854775807");
   const rows = await sql<
     {
       id: bigint;
@@ -57,6 +63,7 @@ export async function claimEvents(
       attempts: number;
       received_at: Date;
       expired: boolean;
+      bytes: number | null;
     }[]
   >`
     with candidates as (
@@ -68,14 +75,14 @@ export async function claimEvents(
       limit ${limit}
       for update skip locked
     ), ranked as (
-      select id, expired,
+      select id, expired, bytes,
              row_number() over w as n,
              count(*) filter (where expired) over w as suspects_so_far,
              coalesce(sum(bytes) over w, 0) - bytes as bytes_before
       from candidates
       window w as (order by available_at, id rows between unbounded preceding and current row)
     ), next as (
-      select id, expired from ranked
+      select id, expired, bytes from ranked
       where (suspects_so_far = 0 and (n = 1 or bytes_before < ${maxBytes}::bigint))
          or (${suspects}::boolean and n = 1)
     )
@@ -86,7 +93,10 @@ export async function claimEvents(
         available_at = now() + ${visibilityMs} * interval '1 millisecond'
     from next
     where e.id = next.id
-    returning e.id, e.event_type, e.payload, e.attempts, e.received_at, next.expired`;
+    returning e.id, e.event_type,
+      case when next.bytes > ${maxEventBytes}::bigint then null else e.payload end as payload,
+      e.attempts, e.received_at, next.expired,
+      case when next.bytes > ${maxEventBytes}::bigint then next.bytes end as bytes`;
   return rows.map((r): ClaimedEvent => ({
     id: r.id,
     eventType: r.event_type,
@@ -94,5 +104,6 @@ export async function claimEvents(
     attempts: r.attempts,
     receivedAt: r.received_at,
     ...(r.expired ? { expired: true } : {}),
+    ...(r.bytes !== null ? { oversize: Number(r.bytes) } : {}),
   })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

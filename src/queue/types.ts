@@ -41,6 +41,11 @@ export interface ClaimedEvent {
    * suspect is claimed alone. Absent: false.
    */
   readonly expired?: boolean;
+  /**
+   * The payload's size as JSON text, when it is over the claim's `maxEventBytes`: the
+   * payload was left in the database (`payload` is null). Absent: within the limit.
+   */
+  readonly oversize?: number;
 }
 
 /** What became of one event. */

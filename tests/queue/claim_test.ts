@@ -132,6 +132,30 @@ Deno.test("claimEvents() with maxBytes stops once the payloads reach it; the fir
   });
 });
 
+Deno.test("claimEvents() with maxEventBytes leaves a larger payload in the database and says its size", async () => {
+  await withTestDatabase(async ({ sql }) => {
+    await migrate(sql);
+    await sql`
+      insert into inbound_events (event_type, payload)
+      select 'message.received', jsonb_build_object('pad', repeat('x', n))
+      from unnest(array[10, 5000, 20, 4000]) n`;
+    const sizes = await sql<{ bytes: number }[]>`
+      select octet_length(payload::text) as bytes from inbound_events order by id`;
+    const batch = await claimEvents(sql, 10, 60_000, { maxEventBytes: 3000 });
+    assert.deepEqual(
+      batch.map((e) => [e.id, e.oversize, e.payload === null]),
+      [[1n, undefined, false], [2n, sizes[1].bytes, true], [3n, undefined, false], [
+        4n,
+        sizes[3].bytes,
+        true,
+      ]],
+    );
+    assert.deepEqual(batch[0].payload, { pad: "x".repeat(10) });
+    // Claimed like the others: the worker records their outcome.
+    assert.ok((await state(sql)).every((r) => r.status === "processing" && r.attempts === 1));
+  });
+});
+
 Deno.test("recordOutcomes() sets done, dead with the error, or pending after the delay", async () => {
   await withTestDatabase(async ({ sql }) => {
     await migrate(sql);

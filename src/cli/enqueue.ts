@@ -51,11 +51,16 @@ function shown(path: string): string {
 }
 
 /**
- * Bytes read at a time from a file: 1 MiB. `file.readable` reads 64 KiB at a time through
- * a byte stream, and for a 49 MB file those 750 reads cost the client more CPU than
- * these 48 (about 0.2 s vs 0.05 s in `deno run -A` of a loop over each, same sitting).
+ * Bytes read at a time from a file: 256 KiB. `file.readable` reads 64 KiB at a time
+ * through a byte stream, and for a 49 MB file those 750 reads cost the client more CPU than
+ * 48 reads of 1 MiB (about 0.2 s vs 0.05 s in `deno run -A` of a loop over each, same
+ * sitting). But each read's lines are decoded and held together until parsed, and at
+ * 1 MiB `convo enqueue` of the 60k-line bench file peaked at 139 MB (137–146) against
+ * 126–129 MB at 256 KiB and 120–126 MB at 128 KiB, with the same rate at 256 KiB (medians
+ * of 4–5 alternating runs, same sitting). Reading into one reused buffer (a BYOB reader)
+ * changed neither figure: the decoded lines, not the read buffers, are what is held.
  */
-const READ_CHUNK_BYTES = 1024 * 1024;
+const READ_CHUNK_BYTES = 256 * 1024;
 
 /**
  * A file's bytes, counted into `meter`; a read that fails (an I/O error, a
@@ -211,8 +216,6 @@ function summaryJson(s: EnqueueSummary): string {
  * ```ts
  * import assert from "node:assert/strict";
  * import type { Context } from "./context.ts";
-import { startProgress } from "./_progress.ts";
-import { quotePath } from "./_quote.ts";
  * import { enqueueCommand } from "./enqueue.ts";
  * // The context is used only when the command runs.
  * const cmd = enqueueCommand({} as Context);

@@ -94,9 +94,9 @@ export function overClaimed(
         attempts: e.attempts,
         status: "dead",
         error:
-          `payload is ${e.oversize} bytes as JSON text, over the ${
-            maxEventBytes ?? "limit of"
-          } bytes the worker can hold; raise its heap (--max-old-space-size) or lower ` +
+          `payload is ${e.oversize} bytes as JSON text, over ${
+            maxEventBytes === undefined ? "what" : `the ${maxEventBytes} bytes`
+          } the worker can hold; raise its heap (--max-old-space-size) or lower ` +
           `--concurrency or --batch-bytes, then convo queue retry --dead`,
       });
     } else keep.push(e);

@@ -176,13 +176,14 @@ export async function startWork(
   // here as they happen: the worker's own statistics arrive only with a batch,
   // and in an outage no batch comes while this counter is what an alert watches.
   let errorsSeen = 0;
-  // Events dead-lettered by the claim step, before any batch (claimed too often, too large
-  // to hold, unreadable): the loop's statistics count only what its batches did.
-  let deadAtClaim = 0;
+  // Events dead-lettered by the claim step, before any batch: claimed too often or too
+  // large to hold (both claimed), or unreadable (never claimed). The loop's statistics
+  // count only what its batches did.
+  const atClaim = { claimed: 0, dead: 0 };
   const withDeadAtClaim = (s: WorkerStats): WorkerStats => ({
     ...s,
-    claimed: s.claimed + deadAtClaim,
-    dead: s.dead + deadAtClaim,
+    claimed: s.claimed + atClaim.claimed,
+    dead: s.dead + atClaim.dead,
   });
   const started = performance.now();
   const current = (): WorkerStats => ({
@@ -259,7 +260,7 @@ export async function startWork(
                 if (!mayBeUnreadablePayload(err)) throw err;
                 const unreadable = await deadLetterUnreadable(sql, limit);
                 if (unreadable.length === 0) throw err;
-                deadAtClaim += unreadable.length;
+                atClaim.dead += unreadable.length;
                 for (const e of unreadable) {
                   log.warn("event dead-lettered", { event_id: e.id, error: e.error });
                 }
@@ -268,7 +269,8 @@ export async function startWork(
               const { keep, dead } = overClaimed(claimed, maxAttempts, options.maxEventBytes);
               if (dead.length === 0) return keep;
               const recorded = await recordOutcomes(sql, dead);
-              deadAtClaim += recorded.filter((e) => e.status === "dead").length;
+              atClaim.claimed += recorded.length;
+              atClaim.dead += recorded.filter((e) => e.status === "dead").length;
               for (const e of recorded) {
                 log.warn("event dead-lettered", {
                   event_id: e.id,

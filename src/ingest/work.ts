@@ -13,22 +13,18 @@ import { KeyRing } from "../dedup/keys.ts";
 import { createRouter } from "../endpoints/route.ts";
 import type { Logger } from "../log/logger.ts";
 import { maskText } from "../log/redact.ts";
-import { claimEvents } from "../queue/claim.ts";
 import { extendClaims } from "../queue/extend.ts";
 import { type QueueGauges, queueGauges } from "../queue/gauges.ts";
 import { gaugesOrNothing, startLiveMetrics } from "../queue/live_metrics.ts";
 import { renderMetrics, renderQueueGauges, writeMetricsFile } from "../queue/metrics.ts";
-import { recordOutcomes } from "../queue/outcomes.ts";
 import { releaseEvents } from "../queue/release.ts";
-import type { ClaimedEvent } from "../queue/types.ts";
 import { createWake, listenForWork } from "../queue/wake.ts";
 import { emptyStats, runWorker, type WorkerStats } from "../queue/worker.ts";
 import { WriteCache } from "./cache.ts";
+import { type ClaimStepTally, claimToProcess } from "./claim_step.ts";
 import { errorText } from "../db/errors.ts";
-import { overClaimed } from "./outcome.ts";
 import { prepareBatch, type PreparedBatch } from "./prepare.ts";
 import { writeBatch } from "./process.ts";
-import { deadLetterUnreadable, mayBeUnreadablePayload } from "../queue/unreadable.ts";
 
 /** What {@link startWork} runs with (the options of `convo work`). */
 export interface WorkOptions {
@@ -179,7 +175,7 @@ export async function startWork(
   // Events dead-lettered by the claim step, before any batch: claimed too often or too
   // large to hold (both claimed), or unreadable (never claimed). The loop's statistics
   // count only what its batches did.
-  const atClaim = { claimed: 0, dead: 0 };
+  const atClaim: ClaimStepTally = { claimed: 0, dead: 0 };
   const withDeadAtClaim = (s: WorkerStats): WorkerStats => ({
     ...s,
     claimed: s.claimed + atClaim.claimed,
@@ -246,42 +242,16 @@ export async function startWork(
       });
       try {
         return await runWorker<PreparedBatch>({
-          claim: async (limit, _loop, { suspects }) => {
-            while (true) {
-              let claimed: ClaimedEvent[];
-              try {
-                claimed = await claimEvents(sql, limit, visibilityMs, {
-                  suspects,
-                  maxBytes: options.batchBytes,
-                  maxEventBytes: options.maxEventBytes,
-                });
-              } catch (err) {
-                // A payload the database cannot render fails every claim that reaches it.
-                if (!mayBeUnreadablePayload(err)) throw err;
-                const unreadable = await deadLetterUnreadable(sql, limit);
-                if (unreadable.length === 0) throw err;
-                atClaim.dead += unreadable.length;
-                for (const e of unreadable) {
-                  log.warn("event dead-lettered", { event_id: e.id, error: e.error });
-                }
-                continue;
-              }
-              const { keep, dead } = overClaimed(claimed, maxAttempts, options.maxEventBytes);
-              if (dead.length === 0) return keep;
-              const recorded = await recordOutcomes(sql, dead);
-              atClaim.claimed += recorded.length;
-              atClaim.dead += recorded.filter((e) => e.status === "dead").length;
-              for (const e of recorded) {
-                log.warn("event dead-lettered", {
-                  event_id: e.id,
-                  attempts: e.attempts,
-                  error: e.status === "done" ? undefined : e.error,
-                });
-              }
-              // An empty batch would read as a drained queue: claim again.
-              if (keep.length > 0) return keep;
-            }
-          },
+          claim: (limit, _loop, { suspects }) =>
+            claimToProcess(sql, limit, {
+              visibilityMs,
+              suspects,
+              maxAttempts,
+              maxBytes: options.batchBytes,
+              maxEventBytes: options.maxEventBytes,
+              logger: log,
+              tally: atClaim,
+            }),
           prepare: (batch) => prepareBatch(batch, ingest),
           process: async (batch, _loop, prepared) => {
             const started = performance.now();

@@ -74,9 +74,12 @@ const attachment = z.object({
   content_type: z.string().max(MAX_SHORT_TEXT).nullish(),
 });
 
+/** The channels a canonical payload may name (the schema's and the fast path's). */
+const CHANNEL_VALUES = ["sms", "mms", "email"] as const;
+
 /** The fields of a canonical payload (their types; the rules across them: below). */
 const fields = z.object({
-  channel: z.enum(["sms", "mms", "email"]),
+  channel: z.enum(CHANNEL_VALUES),
   provider_message_id: z.string().max(MAX_MESSAGE_ID).regex(NOT_BLANK, "must not be blank"),
   from: address,
   to: addressList(1),
@@ -178,7 +181,7 @@ const fastTimestamp = matching((t) => DATETIME.test(t) && (INNER_YEAR.test(t) ||
 const fastAddress = nonBlankText(MAX_ADDRESS);
 const fastAddressList = (min: number) =>
   either(fastAddress, array(fastAddress, min, MAX_RECIPIENTS));
-const CHANNELS = new Set(["sms", "mms", "email"]);
+const CHANNELS = new Set<string>(CHANNEL_VALUES);
 
 /** {@link fields}, as fast checks; `tests/events/fast_test.ts` holds the two together. */
 const FAST_FIELDS: Record<string, Field> = {

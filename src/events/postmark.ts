@@ -316,10 +316,8 @@ export function postmarkTo(
   payload: Pick<PostmarkInboundPayload, "ToFull" | "To" | "OriginalRecipient">,
 ): string[] {
   const to = recipientsOf(payload.ToFull, payload.To);
-  if (to.length === 0 && payload.OriginalRecipient && nonBlank(payload.OriginalRecipient)) {
-    return [payload.OriginalRecipient];
-  }
-  return to;
+  const deliveredTo = to.length === 0 ? postmarkDeliveredTo(payload) : undefined;
+  return deliveredTo === undefined ? to : [deliveredTo];
 }
 
 /**

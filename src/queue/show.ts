@@ -79,21 +79,21 @@ export interface EventDetail {
  * ```
  */
 export async function showEvent(sql: Sql, id: bigint): Promise<EventDetail | undefined> {
+  const read = async (withPayload: boolean) =>
+    (await sql<FullEventRow[]>`
+      select id, event_type, status, attempts, idempotency_key, received_at, available_at,
+             locked_until, processed_at, last_error,
+             ${withPayload ? sql`payload` : sql`null as payload`}
+      from inbound_events where id = ${id}`)[0] as FullEventRow | undefined;
   let event: FullEventRow | undefined;
   let readError: string | null = null;
   try {
-    [event] = await sql<FullEventRow[]>`
-      select id, event_type, status, attempts, idempotency_key, received_at, available_at,
-             locked_until, processed_at, last_error, payload
-      from inbound_events where id = ${id}`;
+    event = await read(true);
   } catch (err) {
     // A payload too large to render (`unreadable.ts`): the event without it.
     if (!mayBeUnreadablePayload(err)) throw err;
     readError = unreadableReason(err);
-    [event] = await sql<FullEventRow[]>`
-      select id, event_type, status, attempts, idempotency_key, received_at, available_at,
-             locked_until, processed_at, last_error, null as payload
-      from inbound_events where id = ${id}`;
+    event = await read(false);
   }
   if (event === undefined) return undefined;
   let providerMessageId: string | null = null;

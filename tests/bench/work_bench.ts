@@ -5,11 +5,13 @@
  *   drained by `convo work --drain` as 1 process and as 2 processes; events/s
  *   over the wall time of the processes, and their peak RSS (/usr/bin/time).
  * - ceiling: the anchors' `claimrw` (tests/bench/ceiling.ts: claim 500 with SKIP LOCKED,
- *   insert 500 rows, mark done, one transaction, one client) on the same server, right
- *   after the drains, over as many events; the drain's share of it is printed. It is
- *   measured with as many clients as `--processes` names (1 and 2), so that the drain's
- *   scaling from 1 to 2 processes (`drain_2_over_1`) reads against the server's own from
- *   1 to 2 clients (`claimrw_2c_over_1c`).
+ *   insert 500 rows, mark done, one transaction, one client) on the same server, over as
+ *   many events, one run right after each drain run (alternating, so that a swing of the
+ *   machine reaches both); the drain's share of it is printed, of the medians and
+ *   (`drain_N_over_claimrw_Nc_paired`) as the median of each drain run over the ceiling
+ *   run after it. It is measured with as many clients as `--processes` names (1 and 2),
+ *   so that the drain's scaling from 1 to 2 processes (`drain_2_over_1`) reads against
+ *   the server's own from 1 to 2 clients (`claimrw_2c_over_1c`).
  * - latency: a long-running `convo work` while a producer inserts 1 000
  *   events/s in small batches; enqueue (commit) → done (seen by a 5 ms poll)
  *   per event, p50/p95/p99.
@@ -226,16 +228,23 @@ if (import.meta.main) {
   try {
     await migrate(db.sql);
     const { lines, endpoints } = generateEvents(COUNT, 1);
-    if (!args["skip-drain"]) {
+    // Drain runs and ceiling runs alternate (drain with N processes, then `claimrw` with N
+    // clients, run after run), so that both see the same machine: measured in two blocks,
+    // one after the other, the ceiling swung from 25.7k to 42.5k events/s between sittings
+    // minutes apart while the drains did not, and a ratio of two blocks reads the swing.
+    const drains = new Map<number, { rates: number[]; rss: number[]; queued: number }>();
+    const ceilings = new Map<number, number[]>();
+    const pairRatios = new Map<number, number[]>();
+    const withCeiling = !args["skip-ceiling"];
+    for (let i = 0; i < RUNS; i++) {
       for (const processes of PROCESSES) {
-        const rates: number[] = [];
-        const rss: number[] = [];
-        let queued = 0;
-        for (let i = 0; i < RUNS; i++) {
+        if (!args["skip-drain"]) {
           const r = await drain(db.sql, db.url, lines, endpoints, processes);
-          rates.push(r.rate);
-          rss.push(r.rssMb);
-          queued = r.queued;
+          const d = drains.get(processes) ?? { rates: [], rss: [], queued: 0 };
+          d.rates.push(r.rate);
+          d.rss.push(r.rssMb);
+          d.queued = r.queued;
+          drains.set(processes, d);
           if (!args.json) {
             console.log(
               `drain, ${processes} process(es), run ${i + 1}: ${r.queued} events in ${
@@ -244,30 +253,35 @@ if (import.meta.main) {
             );
           }
         }
-        report[`drain_${processes}`] = {
-          events: queued,
-          median_events_per_s: Math.round(median(rates)),
-          min: Math.round(Math.min(...rates)),
-          max: Math.round(Math.max(...rates)),
-          peak_rss_mb: Math.round(Math.max(...rss)),
-        };
+        if (withCeiling) {
+          // The ceiling with as many clients as the drain had processes: convo's scaling
+          // from 1 to 2 processes is read against the server's own from 1 to 2 clients.
+          const [rate] = await measureClaimrw(db.url, {
+            rows: COUNT,
+            runs: 1,
+            clients: processes,
+            progress: args.json
+              ? undefined
+              : (line) => console.log(line.replace("run 1", `run ${i + 1}`)),
+          });
+          ceilings.set(processes, [...(ceilings.get(processes) ?? []), rate]);
+          const d = drains.get(processes);
+          if (d && d.rates.length === i + 1) {
+            pairRatios.set(processes, [...(pairRatios.get(processes) ?? []), d.rates[i] / rate]);
+          }
+        }
       }
     }
-    if (!args["skip-ceiling"]) {
-      // The ceiling with as many clients as the drain had processes: convo's scaling from
-      // 1 to 2 processes is read against the server's own from 1 to 2 clients.
-      const ceilings = new Map<number, number[]>();
-      for (const clients of PROCESSES) {
-        ceilings.set(
-          clients,
-          await measureClaimrw(db.url, {
-            rows: COUNT,
-            runs: RUNS,
-            clients,
-            progress: args.json ? undefined : console.log,
-          }),
-        );
-      }
+    for (const [processes, d] of drains) {
+      report[`drain_${processes}`] = {
+        events: d.queued,
+        median_events_per_s: Math.round(median(d.rates)),
+        min: Math.round(Math.min(...d.rates)),
+        max: Math.round(Math.max(...d.rates)),
+        peak_rss_mb: Math.round(Math.max(...d.rss)),
+      };
+    }
+    if (withCeiling) {
       const ceiling: Record<string, number> = {};
       for (const [clients, rates] of ceilings) {
         ceiling[`claimrw_${clients}c_median_events_per_s`] = Math.round(median(rates));
@@ -280,6 +294,14 @@ if (import.meta.main) {
         if (d && one) {
           ceiling[`drain_${processes}_over_claimrw`] = Number(
             (d.median_events_per_s / one).toFixed(3),
+          );
+        }
+        // Run by run: each drain over the ceiling measured right after it, with as many
+        // clients as the drain had processes.
+        const pairs = pairRatios.get(processes);
+        if (pairs?.length) {
+          ceiling[`drain_${processes}_over_claimrw_${processes}c_paired`] = Number(
+            median(pairs).toFixed(3),
           );
         }
       }

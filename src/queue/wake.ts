@@ -12,7 +12,10 @@ import { QUEUE_CHANNEL } from "./channel.ts";
 
 /** Wakes idle loops. */
 export interface Wake {
-  /** Resolves on a notification, after `ms`, or when `signal` aborts. */
+  /**
+   * Resolves on a notification, after `ms`, or when `signal` aborts: at once if it
+   * already has (a stop that came while the loop was claiming).
+   */
   waitForWork(ms: number, signal: AbortSignal): Promise<void>;
   /** Wakes every waiting loop now. */
   notify(): void;
@@ -39,6 +42,8 @@ export function createWake(onClose: () => Promise<void> = () => Promise.resolve(
   return {
     waitForWork: (ms, abort) =>
       new Promise<void>((resolve) => {
+        // An abort event has already fired: waiting for one would wait out `ms`.
+        if (abort.aborted) return resolve();
         const done = () => {
           clearTimeout(timer);
           abort.removeEventListener("abort", done);

@@ -300,6 +300,8 @@ export async function runWorker<P = unknown>(
             idleLoops--;
             continue;
           }
+          // Stopped while claiming: the abort has fired, do not wait for another.
+          if (stopped) break;
           await deps.waitForWork(options.pollMs, idle.signal);
           continue;
         }

@@ -149,6 +149,33 @@ Deno.test("convo work: a long-running worker wakes on NOTIFY, not on its poll in
   });
 });
 
+Deno.test("convo work: SIGTERM while an idle claim waits in the database is answered at once", async () => {
+  await withTestDatabase(async ({ sql, url }) => {
+    await setup(sql, 0);
+    // The queue is empty and locked: the worker's first claim waits on the lock.
+    const blocker = await sql.reserve();
+    await blocker`begin`;
+    await blocker`lock table inbound_events in access exclusive mode`;
+    const worker = spawnCli(["work", "--poll-interval", "10m"], {
+      // Without the fix the worker waited out the poll interval after a claim that
+      // found nothing, and this grace ended it instead: exit 1, no clean stop.
+      env: { DATABASE_URL: url, CONVO_SHUTDOWN_GRACE: "5s" },
+    });
+    try {
+      await untilWorkerWaitsOnLock(sql, "the worker's claim waits on the lock");
+      worker.kill("SIGTERM");
+      await new Promise((r) => setTimeout(r, 200)); // the signal is handled while it waits
+    } finally {
+      await blocker`rollback`;
+      blocker.release();
+    }
+    const out = await worker.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(new TextDecoder().decode(out.stdout), /claimed 0, .*stopped: signal/, stderr);
+  });
+});
+
 Deno.test("convo work --metrics-file writes Prometheus text; --max-events stops early", async () => {
   await withTestDatabase(async ({ sql, url }) => {
     await setup(sql, 120);

@@ -149,6 +149,38 @@ Deno.test("runWorker() long-running waits for work when idle and exits on a sign
   assert.ok(waits >= 5);
 });
 
+Deno.test("runWorker() long-running: a signal that comes while it claims is not waited out", async () => {
+  // SIGTERM lands while the idle loop's claim is in the database: its abort event fires
+  // before the loop waits for work. Before the fix the loop then waited for an abort
+  // event that had already fired, the whole poll interval (with --poll-interval 10m,
+  // past the 30 s grace: "still running 30s after SIGTERM", exit 1).
+  const controller = new AbortController();
+  const waiters = new Set<() => void>();
+  const stats = runWorker(
+    deps({
+      claim: () => {
+        controller.abort();
+        return Promise.resolve([]);
+      },
+      // Wakes on an abort event only, as a wait that does not look at `aborted` would.
+      waitForWork: (_ms, signal) =>
+        new Promise<void>((resolve) => {
+          waiters.add(resolve);
+          signal.addEventListener("abort", () => resolve(), { once: true });
+        }),
+    }),
+    { ...base, drain: false, pollMs: 3_600_000 },
+    controller.signal,
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const later = new Promise<string>((resolve) => timer = setTimeout(() => resolve("waiting"), 0));
+  const first = await Promise.race([stats.then(() => "stopped"), later]);
+  clearTimeout(timer);
+  waiters.forEach((w) => w()); // releases a loop left waiting, so that the test ends either way
+  assert.equal(first, "stopped");
+  assert.equal((await stats).stoppedBy, "signal");
+});
+
 Deno.test("runWorker() extends the claim while a batch is in hand", async () => {
   const q = fakeQueue(5);
   const beats: number[] = [];

@@ -35,3 +35,18 @@ export async function untilWorkerWaitsOnLock(
     return r.n > 0;
   }, ms);
 }
+
+/**
+ * Whether `p` settles before a timer of 0 ms fires: a promise resolved by microtasks
+ * alone does, one that waits for a timer or a notification does not. An order of
+ * events, not a timing threshold.
+ */
+export async function settlesAtOnce(p: Promise<unknown>): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const later = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 0));
+  try {
+    return await Promise.race([p.then(() => true), later]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

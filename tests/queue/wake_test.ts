@@ -1,20 +1,6 @@
 import assert from "node:assert/strict";
 import { createWake } from "../../src/queue/wake.ts";
-
-/**
- * Whether `p` settles before a timer of 0 ms fires: a promise resolved by microtasks
- * alone does, one that waits for a timer or a notification does not. An order of
- * events, not a timing threshold.
- */
-async function settlesAtOnce(p: Promise<unknown>): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const later = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 0));
-  try {
-    return await Promise.race([p.then(() => true), later]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { settlesAtOnce } from "../_helpers/until.ts";
 
 Deno.test("createWake().waitForWork() returns at once when its signal has already aborted", async () => {
   const wake = createWake();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { BatchResult, ClaimedEvent } from "../../src/queue/types.ts";
 import { runWorker, type WorkerDeps, type WorkerOptions } from "../../src/queue/worker.ts";
+import { settlesAtOnce } from "../_helpers/until.ts";
 
 const event = (id: number): ClaimedEvent => ({
   id: BigInt(id),
@@ -172,12 +173,9 @@ Deno.test("runWorker() long-running: a signal that comes while it claims is not 
     { ...base, drain: false, pollMs: 3_600_000 },
     controller.signal,
   );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const later = new Promise<string>((resolve) => timer = setTimeout(() => resolve("waiting"), 0));
-  const first = await Promise.race([stats.then(() => "stopped"), later]);
-  clearTimeout(timer);
+  const stoppedAtOnce = await settlesAtOnce(stats);
   waiters.forEach((w) => w()); // releases a loop left waiting, so that the test ends either way
-  assert.equal(first, "stopped");
+  assert.equal(stoppedAtOnce, true);
   assert.equal((await stats).stoppedBy, "signal");
 });
 
